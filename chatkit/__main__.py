@@ -1,0 +1,5 @@
+"""``python -m chatkit`` runs the command-line interface."""
+
+from chatkit.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""Server policy in one place: every limit and timeout, with the reason it exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Shown when no MOTD file is given, so a fresh ``chatkit serve`` greets people.
+DEFAULT_MOTD = (
+    "Welcome to chatkit, a small IRC server for learning network programming.",
+    "Try: /join #lobby, then say hello. /list shows the rooms.",
+)
+
+
+@dataclass(slots=True)
+class ServerConfig:
+    """Everything a server needs to know. The CLI builds one; tests build their own."""
+
+    #: Address to listen on. 127.0.0.1 keeps a learning server off the network by default.
+    host: str = "127.0.0.1"
+    #: 6667 is the traditional plain-text IRC port; tests use 0 (the OS picks a free one).
+    port: int = 6667
+    #: Our name in replies (prefix of numerics, PONG, 004, 312 ...).
+    server_name: str = "chatkit.local"
+    #: Announced in ISUPPORT as NETWORK=.
+    network: str = "chatkit"
+    #: Lines of the message of the day; empty means "no MOTD" (422).
+    motd: tuple[str, ...] = DEFAULT_MOTD
+    #: Connection password (PASS); None means no password is required.
+    password: str | None = None
+
+    # --- input limits -------------------------------------------------------------------------
+    #: Classic IRC: 512 bytes per line including CRLF. Longer lines get 417, never a crash.
+    max_line_bytes: int = 512
+    #: IRCv3 message-tags: up to 8191 bytes of tags in front of the 512.
+    max_tag_bytes: int = 8191
+    nick_length: int = 30
+    channel_length: int = 50
+    topic_length: int = 390
+    kick_length: int = 255
+    away_length: int = 200
+    #: Rooms one client may be in at once (CHANLIMIT); stops one client creating thousands.
+    max_rooms_per_client: int = 50
+    #: Connections accepted at once; the next one gets ERROR and is closed.
+    max_clients: int = 20_000
+
+    # --- output limits ------------------------------------------------------------------------
+    #: Bytes of output queued for one client before we give up on it ("SendQ exceeded").
+    #: A client that stops reading must not make the server buffer without bound.
+    sendq: int = 1_048_576
+
+    # --- liveness -----------------------------------------------------------------------------
+    #: Seconds of silence from a client before we send it a PING.
+    ping_interval: float = 120.0
+    #: Seconds we then wait for any line (usually the PONG) before dropping it.
+    ping_timeout: float = 60.0
+    #: Seconds a connection may take to register (NICK + USER) before it is dropped.
+    registration_timeout: float = 60.0
+
+    # --- flood control (a token bucket per client) --------------------------------------------
+    #: Off for benchmarks, which flood on purpose.
+    flood_control: bool = True
+    #: Lines a client may send in a burst before being slowed down.
+    flood_burst: int = 20
+    #: Lines per second refilled into the bucket.
+    flood_rate: float = 5.0
+    #: Lines held back (delayed, not dropped) before the client is disconnected: "Excess Flood".
+    flood_queue_limit: int = 40
+
+    # --- storage ------------------------------------------------------------------------------
+    #: SQLite file for history and accounts; None keeps everything in memory.
+    database: Path | None = None
+    #: Lines of recent history each room keeps in memory.
+    history_lines: int = 100
+
+    # --- TLS (later in the roadmap) -----------------------------------------------------------
+    tls_cert: Path | None = None
+    tls_key: Path | None = None

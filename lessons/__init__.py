@@ -1,0 +1,1 @@
+"""Numbered lesson scripts, each showing one networking concept (see the docs' Tutorial)."""
