@@ -116,8 +116,8 @@ def check(clients: int = 8, lines_each: int = 200) -> list[str]:
         address = listener.getsockname()
 
         # A stays connected and silent; B must not wait for it (compare lesson 2).
-        with socket.create_connection(address, timeout=2) as a:
-            with socket.create_connection(address, timeout=2) as b:
+        with socket.create_connection(address, timeout=5) as a:
+            with socket.create_connection(address, timeout=5) as b:
                 b.sendall(b"hello from B\n")
                 echoed = b.recv(1024)
                 print(f"1. B got {echoed!r} back while A sat connected and silent")

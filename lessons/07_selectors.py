@@ -158,7 +158,7 @@ def check() -> list[str]:
     print(
         f"1. in 0.2 s select() woke {always:,} times with EVENT_WRITE always on, {needed} without"
     )
-    if always < 100 or needed != 0:
+    if always < 10 or needed != 0:
         failures.append("EVENT_WRITE on an idle socket did not make select() spin")
 
     with socket.create_server(("127.0.0.1", 0)) as listener:
@@ -172,15 +172,15 @@ def check() -> list[str]:
         slow.connect(address)
         payload = random.Random(7).randbytes(2_000_000)
         threading.Thread(target=slow.sendall, args=(payload,), daemon=True).start()
-        paused = server.paused_once.wait(timeout=2)
+        paused = server.paused_once.wait(timeout=5)
         print(f"2. the server paused reading from the slow client: {paused}")
 
-        with socket.create_connection(address, timeout=0.5) as fast:
+        with socket.create_connection(address, timeout=5) as fast:
             fast.sendall(b"hello")
             try:
                 echoed = fast.recv(1024)
             except TimeoutError:
-                echoed = b"(nothing in 0.5 s)"
+                echoed = b"(nothing in 5 s)"
         print(f"3. meanwhile a second client got its echo: {echoed!r}")
 
         received = bytearray()  # now the slow client reads at last
