@@ -1,9 +1,11 @@
 """Lesson 10: timeouts, keepalive, PING/PONG and dead peers.
 
-Read lesson 9 first (the sans-I/O core). This lesson adds one idea: **a peer can vanish without
-saying goodbye, and only a timer notices.** When a laptop lid closes, a Wi-Fi link drops or a
-machine loses power, no FIN and no RST ever arrive. The server's ``recv`` just waits, forever,
-holding a thread, a file descriptor, a nick and a place in every room.
+Read first: lesson 9 (the sans-I/O core). Next: lesson 11, graceful shutdown.
+
+The one idea: **a peer can vanish without saying goodbye, and only a timer notices.** When a
+laptop lid closes, a Wi-Fi link drops or a machine loses power, no FIN and no RST ever arrive.
+The server's ``recv`` just waits, forever, holding a thread, a file descriptor, a nick and a
+place in every room.
 
 Steps:
 

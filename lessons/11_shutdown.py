@@ -1,8 +1,10 @@
 """Lesson 11: graceful shutdown, SO_REUSEADDR and TIME_WAIT.
 
-Read lesson 10 first (timeouts and dead peers). This lesson adds one idea: **stopping a server is
-a protocol too.** Ctrl-C should not throw away what clients were about to receive, and the server
-should be able to start again on the same port straight away.
+Read first: lesson 10 (timeouts and dead peers). Next: lesson 12, input limits.
+
+The one idea: **stopping a server is a protocol too.** Ctrl-C should not throw away what clients
+were about to receive, and the server should be able to start again on the same port straight
+away.
 
 Steps:
 

@@ -1,9 +1,11 @@
 """Lesson 12: input limits and flood control.
 
-Read lesson 11 first (graceful shutdown). This lesson adds one idea: **every resource a client can
-make the server spend needs a limit, decided in advance.** Memory for a line that never ends;
-CPU and fan-out for a client that sends a thousand lines a second. Without limits one client,
-malicious or just buggy, degrades the server for everybody.
+Read first: lesson 11 (graceful shutdown). Next: lesson 13, TLS.
+
+The one idea: **every resource a client can make the server spend needs a limit, decided in
+advance.** Memory for a line that never ends; CPU and fan-out for a client that sends a thousand
+lines a second. Without limits one client, malicious or just buggy, degrades the server for
+everybody.
 
 Steps:
 

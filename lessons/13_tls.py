@@ -1,10 +1,11 @@
 """Lesson 13: TLS with the ssl module.
 
-Read lesson 12 first (input limits). This lesson adds one idea: **TLS wraps the same byte stream
-in encryption *and* proof of identity, and the proof is the part people get wrong.** Everything
-you learned still holds: after the handshake a TLS socket is a byte stream with ``recv`` and
-``sendall``; lines still need framing. What changes is what travels on the wire and who you can
-be sure you are talking to.
+Read first: lesson 12 (input limits). Next: lesson 14, measuring the backends.
+
+The one idea: **TLS wraps the same byte stream in encryption *and* proof of identity, and the
+proof is the part people get wrong.** Everything you learned still holds: after the handshake a
+TLS socket is a byte stream with ``recv`` and ``sendall``; lines still need framing. What
+changes is what travels on the wire and who you can be sure you are talking to.
 
 Steps:
 

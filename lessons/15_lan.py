@@ -1,10 +1,11 @@
 """Lesson 15: deploying on a LAN: 127.0.0.1, 0.0.0.0, ``::`` and firewalls.
 
-Read lesson 14 first (measuring the backends). This lesson adds one idea: **the address you bind
-decides who can reach you.** Every lesson so far listened on 127.0.0.1, which nobody but this
-machine can reach. To chat with the laptop next to you, the server must listen on an address
-that machine can route to, the firewall must let the port in, and the client must be told the
-right address.
+Read first: lesson 14 (measuring the backends). This is the last lesson.
+
+The one idea: **the address you bind decides who can reach you.** Every lesson so far listened
+on 127.0.0.1, which nobody but this machine can reach. To chat with the laptop next to you, the
+server must listen on an address that machine can route to, the firewall must let the port in,
+and the client must be told the right address.
 
 Steps:
 
