@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Client, Harness
+from fake_client import Client, Harness
 
 
 def _together(server: Harness, *nicks: str, rooms: tuple[str, ...] = ("#a",)) -> list[Client]:

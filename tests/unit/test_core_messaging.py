@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Client, Harness, make_config
+from fake_client import Client, Harness, make_config
 
 
 def _room(server: Harness, *nicks: str) -> list[Client]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FakeTransport, Harness, make_config
+from fake_client import FakeTransport, Harness, make_config
 
 from chatkit.core import TICK_INTERVAL, ChatCore
 
