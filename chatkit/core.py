@@ -64,7 +64,10 @@ class ChatCore:
         self.nicks: dict[str, Session] = {}
         #: Rooms that have at least one member, by casefolded name.
         self.rooms: dict[str, Room] = {}
-        #: The most registered clients seen at once (265 RPL_LOCALUSERS).
+        #: Registered clients now, those of them with +i, and the most seen at once: kept
+        #: as counters so LUSERS (sent to every newcomer) never walks every session.
+        self.user_count = 0
+        self.invisible_count = 0
         self.max_users = 0
         #: The ``now`` of the call being handled; commands read it (idle time, flood).
         self.now = 0.0
@@ -140,6 +143,7 @@ class ChatCore:
             session.send(encode_line(None, "ERROR", f"Closing Link: {session.host} ({reason})"))
             session.transport.close(reason)
         self.sessions.clear()
+        self.user_count = self.invisible_count = 0
         self.nicks.clear()
         self.rooms.clear()
         self._flooded.clear()
@@ -205,6 +209,13 @@ class ChatCore:
             message = Message.parse(clean_text(item))
         except RemoteProtocolError:
             return  # nothing we could even name in an error reply (e.g. only a prefix)
+        try:
+            self._dispatch(session, message)
+        except Exception:
+            # A bug in one command must not take the server (or this client) down with it.
+            log.exception("error in %s from %r", message.command, session)
+
+    def _dispatch(self, session: Session, message: Message) -> None:
         command = COMMANDS.get(message.command)
         if command is None:
             self.reply(session, rpl.ERR_UNKNOWNCOMMAND, message.command, "Unknown command")
@@ -215,11 +226,7 @@ class ChatCore:
         if len(message.params) < command.min_params:
             self.reply(session, rpl.ERR_NEEDMOREPARAMS, message.command, "Not enough parameters")
             return
-        try:
-            command.handler(self, session, message)
-        except Exception:
-            # A bug in one command must not take the server (or this client) down with it.
-            log.exception("error in %s from %r", message.command, session)
+        command.handler(self, session, message)
 
     def _hold_back(self, session: Session, item: str | OverlongLine) -> None:
         # Flood control: delay the line; a client that keeps flooding is disconnected.
@@ -268,6 +275,10 @@ class ChatCore:
         session.closed = True
         self.sessions.pop(session, None)
         self._flooded.pop(session, None)
+        if session.registered:
+            self.user_count -= 1
+            if session.invisible:
+                self.invisible_count -= 1
         session.flood_queue.clear()
         if session.rooms:
             data = encode_line(session.prefix, "QUIT", reason)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from chatkit import numerics as rpl
 from chatkit.casemap import casefold
-from chatkit.lines import encode_relay
+from chatkit.lines import encode_relay, truncate_utf8
 
 if TYPE_CHECKING:
     from chatkit.core import ChatCore
@@ -93,5 +93,5 @@ def away(core: ChatCore, session: Session, message: Message) -> None:
         session.away = None
         core.reply(session, rpl.RPL_UNAWAY, "You are no longer marked as being away")
         return
-    session.away = text[: core.config.away_length]
+    session.away = truncate_utf8(text, core.config.away_length)
     core.reply(session, rpl.RPL_NOWAWAY, "You have been marked as being away")

@@ -53,6 +53,7 @@ def _user_mode(core: ChatCore, session: Session, message: Message) -> None:
             wanted = sign == "+"
             if session.invisible != wanted:
                 session.invisible = wanted
+                core.invisible_count += 1 if wanted else -1
                 changed += sign + "i"
         else:
             unknown = True

@@ -21,15 +21,10 @@ if TYPE_CHECKING:
 
 def send_lusers(core: ChatCore, session: Session) -> None:
     """251-255 and 265/266: how many users, rooms and connections there are."""
-    users = invisible = unknown = 0
-    for other in core.sessions:
-        if not other.registered:
-            unknown += 1
-        elif other.invisible:
-            invisible += 1
-        else:
-            users += 1
-    total = users + invisible
+    total = core.user_count
+    invisible = core.invisible_count
+    users = total - invisible
+    unknown = len(core.sessions) - total
     core.reply(
         session,
         rpl.RPL_LUSERCLIENT,

@@ -16,7 +16,7 @@ from chatkit import __version__
 from chatkit import numerics as rpl
 from chatkit.casemap import CASEMAPPING, casefold, is_valid_nick
 from chatkit.commands.queries import send_lusers, send_motd
-from chatkit.lines import encode_line
+from chatkit.lines import encode_line, truncate_utf8
 
 if TYPE_CHECKING:
     from chatkit.config import ServerConfig
@@ -75,8 +75,8 @@ def try_register(core: ChatCore, session: Session) -> None:
     session.signon = core.wall_time()
     session.idle_since = core.now
     session.update_prefix()
-    users = sum(1 for _ in core.registered_sessions())
-    core.max_users = max(core.max_users, users)
+    core.user_count += 1
+    core.max_users = max(core.max_users, core.user_count)
     _welcome(core, session)
 
 
@@ -222,4 +222,4 @@ def pong(core: ChatCore, session: Session, message: Message) -> None:
 def quit_(core: ChatCore, session: Session, message: Message) -> None:
     """QUIT [:reason]: others sharing a room see ``QUIT :Quit: reason``; we close."""
     reason = message.params[0] if message.params else ""
-    core.quit(session, reason[: core.config.kick_length])
+    core.quit(session, truncate_utf8(reason, core.config.kick_length))

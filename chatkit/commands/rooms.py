@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from chatkit import numerics as rpl
 from chatkit.casemap import casefold, is_valid_channel
-from chatkit.lines import encode_line, encode_relay
+from chatkit.lines import encode_line, encode_relay, truncate_utf8
 from chatkit.room import Room
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def topic(core: ChatCore, session: Session, message: Message) -> None:
     if room.topic_lock and session not in room.operators:
         core.reply(session, rpl.ERR_CHANOPRIVSNEEDED, room.name, "You're not channel operator")
         return
-    room.topic = message.params[1][: core.config.topic_length]
+    room.topic = truncate_utf8(message.params[1], core.config.topic_length)
     room.topic_setter = session.prefix
     room.topic_time = core.wall_time()
     room.broadcast(encode_relay(session.prefix, "TOPIC", room.name, room.topic))
@@ -187,6 +187,6 @@ def kick(core: ChatCore, session: Session, message: Message) -> None:
         )
         return
     reason = message.params[2] if len(message.params) > 2 and message.params[2] else session.name
-    reason = reason[: core.config.kick_length]
+    reason = truncate_utf8(reason, core.config.kick_length)
     room.broadcast(encode_relay(session.prefix, "KICK", room.name, target.name, reason))
     core.leave_room(target, room)
