@@ -67,6 +67,16 @@ def make_listener(port: int, reuse_address: bool) -> socket.socket:
 # --8<-- [end:listener]
 
 
+def recv_ready(sock: socket.socket) -> bytes | None:
+    """recv on a non-blocking socket: None if nothing is there yet, b"" for EOF or an error."""
+    try:
+        return sock.recv(4096)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""  # a reset connection is as over as a closed one
+
+
 @dataclass
 class Client:
     sock: socket.socket
@@ -214,13 +224,8 @@ class ChatServer:
         self._watch(client)
 
     def _read_until_fin(self, client: Client, report: ShutdownReport) -> None:
-        try:
-            data = client.sock.recv(4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:  # the client's FIN (or an error): the conversation is over
+        data = recv_ready(client.sock)
+        if data == b"":  # the client's FIN (or an error): the conversation is over
             if client.fin_sent:
                 report.flushed.append(client.peer)
             self._drop(client)
@@ -240,12 +245,9 @@ class ChatServer:
         self._watch(client)
 
     def _read(self, client: Client) -> None:
-        try:
-            data = client.sock.recv(4096)
-        except BlockingIOError:
+        data = recv_ready(client.sock)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:
             self._drop(client)
             return
