@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fake_client import Client, Harness
+from fake_client import Client, Harness, make_config
 
 
 def _joined(server: Harness, *nicks: str) -> list[Client]:
@@ -102,12 +102,61 @@ def test_room_mode_errors(server: Harness) -> None:
     ]
 
 
-def test_ban_list_query_is_empty(server: Harness) -> None:
+def test_ban_list_query_when_empty(server: Harness) -> None:
     (alice,) = _joined(server, "alice")
     alice.send("MODE #r b", "MODE #r +b")
     assert alice.lines() == [
         ":irc.test 368 alice #r :End of channel ban list",
         ":irc.test 368 alice #r :End of channel ban list",
+    ]
+
+
+def test_bans_stop_join_and_speech(server: Harness) -> None:
+    alice, bob = _joined(server, "alice", "bob")
+    alice.send("MODE #r +b bob", "MODE #r +b *!*@10.*")
+    assert bob.lines() == [
+        ":alice!~alice@127.0.0.1 MODE #r +b bob!*@*",
+        ":alice!~alice@127.0.0.1 MODE #r +b *!*@10.*",
+    ]
+    alice.lines()
+    bob.send("PRIVMSG #r :can I talk?")
+    assert bob.lines() == [":irc.test 404 bob #r :Cannot send to channel"]
+    assert alice.lines() == []
+    bob.send("PART #r", "JOIN #r")
+    assert bob.lines()[-1] == ":irc.test 474 bob #r :Cannot join channel (+b)"
+    remote = server.client("10.1.2.3:999").register("remote")
+    remote.send("JOIN #r")
+    assert remote.lines() == [":irc.test 474 remote #r :Cannot join channel (+b)"]
+    alice.lines()
+    alice.send("MODE #r b")
+    assert alice.lines() == [
+        ":irc.test 367 alice #r bob!*@* alice!~alice@127.0.0.1 :1700000000",
+        ":irc.test 367 alice #r *!*@10.* alice!~alice@127.0.0.1 :1700000000",
+        ":irc.test 368 alice #r :End of channel ban list",
+    ]
+    alice.send("MODE #r -b BOB!*@*", "MODE #r -b nobody")
+    assert alice.lines() == [":alice!~alice@127.0.0.1 MODE #r -b bob!*@*"]
+    bob.send("JOIN #r")
+    assert bob.commands()[0] == "JOIN"
+
+
+def test_ban_list_is_capped() -> None:
+    harness = Harness(make_config(max_bans=2))
+    alice = harness.connect("alice")
+    alice.send("JOIN #r", "MODE #r +bbb a b c", "MODE #r +b a")
+    lines = alice.lines()
+    assert lines[-2:] == [
+        ":irc.test 478 alice #r c!*@* :Channel ban list is full",
+        ":alice!~alice@127.0.0.1 MODE #r +bb a!*@* b!*@*",
+    ]
+
+
+def test_non_operator_may_list_bans_but_not_set_them(server: Harness) -> None:
+    _alice, bob = _joined(server, "alice", "bob")
+    bob.send("MODE #r +b", "MODE #r +b x")
+    assert bob.lines() == [
+        ":irc.test 368 bob #r :End of channel ban list",
+        ":irc.test 482 bob #r :You're not channel operator",
     ]
 
 
