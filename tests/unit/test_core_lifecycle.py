@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fake_client import Harness
+from fake_client import Harness, make_config
 
 
 def test_quit_tells_others_once_and_closes(server: Harness) -> None:
@@ -131,3 +131,36 @@ def test_shutdown_sends_error_to_everyone(server: Harness) -> None:
         assert client.transport.close_reason == "Server shutting down"
     assert not server.core.sessions
     assert not server.core.rooms
+
+
+def test_disconnect_before_registration_frees_the_nick(server: Harness) -> None:
+    pending = server.client()
+    pending.send("NICK early")
+    server.core.disconnect(pending.session, "Connection reset by peer")
+    assert server.core.nicks == {}
+    assert server.connect("early").session.registered
+
+
+def test_quit_reason_is_capped() -> None:
+    harness = Harness(make_config(kick_length=4))
+    alice, bob = harness.joined("#a", "alice", "bob")
+    bob.send("QUIT :abcdefgh")
+    assert alice.lines() == [":bob!~bob@127.0.0.1 QUIT :Quit: abcd"]
+
+
+def test_cap_after_registration_does_not_hold_anything(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("CAP LS", "CAP REQ :userhost-in-names", "JOIN #a")
+    lines = alice.lines()
+    assert lines[:2] == [
+        ":irc.test CAP alice LS :multi-prefix userhost-in-names",
+        ":irc.test CAP alice ACK :userhost-in-names",
+    ]
+    assert lines[3] == ":irc.test 353 alice = #a :@alice!~alice@127.0.0.1"
+    assert alice.session.registered
+
+
+def test_message_to_yourself(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("PRIVMSG alice :note to self")
+    assert alice.lines() == [":alice!~alice@127.0.0.1 PRIVMSG alice :note to self"]
