@@ -57,6 +57,10 @@ class Connection(asyncio.Protocol):
         #: Lines queued since the last flush (joined into one ``transport.write``).
         self.outbox: list[bytes] = []
         self.queued = 0
+        #: The transport's buffer size at the last flush. It only shrinks in between, so
+        #: ``queued + backlog`` never underestimates what this client owes us.
+        self.backlog = 0
+        self._sendq = server.config.sendq
         #: Set by ``close``/``finish``: accept no more output; flush, send FIN, then close.
         self.closing = False
         self.close_deadline = math.inf
@@ -94,22 +98,28 @@ class Connection(asyncio.Protocol):
 
     def send(self, data: bytes) -> None:
         """Queue ``data`` for this loop iteration's flush; past ``sendq``, mark for dropping."""
-        if self.closing or self._overflowed or self.transport is None:
+        # The hot path of every fan-out (one call per member per line): keep it lean.
+        if self.closing or self._overflowed:
             return
-        buffered = self.queued + self.transport.get_write_buffer_size()
-        if buffered + len(data) > self.server.config.sendq:
+        if self.queued + self.backlog + len(data) > self._sendq and not self._fits(len(data)):
             self._overflowed = True
             self.outbox.clear()
             self.queued = 0
             self.server._overflowed.append(self)
             return
+        if not self.outbox:
+            self.server._mark_dirty(self)
         self.outbox.append(data)
         self.queued += len(data)
-        self.server._mark_dirty(self)
 
     def close(self, reason: str) -> None:
         """The core is done with this client: flush what is queued, then close."""
         self.finish(reason)
+
+    def _fits(self, size: int) -> bool:
+        # Near the limit: the backlog may be stale (the client read since), so ask again.
+        self.backlog = self.transport.get_write_buffer_size() if self.transport else 0
+        return self.queued + self.backlog + size <= self._sendq
 
     # --- used by the server -----------------------------------------------------------------
 
@@ -216,6 +226,7 @@ class AsyncioServer(Server):
             transport.write(b"".join(conn.outbox))
             conn.outbox.clear()
             conn.queued = 0
+            conn.backlog = transport.get_write_buffer_size()
         if conn.closing:
             if conn.peer_closed or not transport.can_write_eof():
                 transport.close()  # flushes the transport's buffer, then closes

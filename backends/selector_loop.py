@@ -70,20 +70,25 @@ class Connection:
         self.fin_sent = False
         self.closed = False
         self._overflowed = False
+        self._sendq = server.config.sendq
 
     # --- Transport: called by the core ----------------------------------------------------------
 
     def send(self, data: bytes) -> None:
         """Append ``data`` to the outbox; past ``sendq``, mark the client for dropping."""
+        # The hot path of every fan-out (one call per member per line): keep it lean.
         if self.closing or self._overflowed:
             return
-        if len(self.outbox) + len(data) > self.server.config.sendq:
+        outbox = self.outbox
+        if len(outbox) + len(data) > self._sendq:
             self._overflowed = True
-            self.outbox.clear()
+            outbox.clear()
             self.server._overflowed.append(self)
             return
-        self.outbox += data
-        self.server._dirty.add(self)
+        if not outbox:
+            # A non-empty outbox is already due for a flush (dirty, or waiting for EVENT_WRITE).
+            self.server._dirty.add(self)
+        outbox += data
 
     def close(self, reason: str) -> None:
         """The core is done with this client: flush what is queued, then close."""

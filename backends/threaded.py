@@ -72,6 +72,7 @@ class Connection:
         # Bytes accepted by ``send`` and not yet written (queued or inside a ``sendall``).
         self._queued = 0
         self._overflowed = False
+        self._sendq = server.config.sendq
         self._socket_closed = False
         self.reader = threading.Thread(
             target=server._read, args=(self,), name=f"read {peer}", daemon=True
@@ -87,16 +88,17 @@ class Connection:
         with self._cond:
             if self.closing or self._overflowed:
                 return
-            if self._queued + len(data) > self.server.config.sendq:
+            if self._queued + len(data) > self._sendq:
                 # Drop everything queued: the client will only get a best-effort ERROR line.
                 self._overflowed = True
                 self._queued -= sum(map(len, self._outbox))
                 self._outbox.clear()
                 self.server._overflowed.append(self)
                 return
+            if not self._outbox:
+                self._cond.notify()  # the writer only waits while the outbox is empty
             self._outbox.append(data)
             self._queued += len(data)
-            self._cond.notify()
 
     def close(self, reason: str) -> None:
         """The core is done with this client: flush what is queued, then close."""
