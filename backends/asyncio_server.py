@@ -35,7 +35,6 @@ from backends.base import (
     Server,
     bound_address,
     describe_error,
-    error_line,
     open_listener,
     peer_name,
     raise_fd_limit,
@@ -67,7 +66,7 @@ class Connection(asyncio.Protocol):
         self.reason = "Connection closed"
         self.peer_closed = False
         self.closed = False
-        self._overflowed = False
+        self.overflowed = False
 
     # --- asyncio.Protocol: called by the event loop ---------------------------------------------
 
@@ -99,10 +98,10 @@ class Connection(asyncio.Protocol):
     def send(self, data: bytes) -> None:
         """Queue ``data`` for this loop iteration's flush; past ``sendq``, mark for dropping."""
         # The hot path of every fan-out (one call per member per line): keep it lean.
-        if self.closing or self._overflowed:
+        if self.closing or self.overflowed:
             return
         if self.queued + self.backlog + len(data) > self._sendq and not self._fits(len(data)):
-            self._overflowed = True
+            self.overflowed = True
             self.outbox.clear()
             self.queued = 0
             self.server._overflowed.append(self)
@@ -144,7 +143,6 @@ class AsyncioServer(Server):
     def __init__(self, config: ServerConfig) -> None:
         super().__init__(config)
         self._connections: set[Connection] = set()
-        self._overflowed: list[Connection] = []
         self._dirty: set[Connection] = set()
         self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -253,14 +251,6 @@ class AsyncioServer(Server):
             self.core.disconnect(conn.session, reason)
         self._drop_overflowed()
         conn.finish(reason)
-
-    def _drop_overflowed(self) -> None:
-        """Drop clients whose outbox overflowed during the core call that just returned."""
-        while self._overflowed:
-            conn = self._overflowed.pop()
-            assert conn.session is not None
-            self.core.disconnect(conn.session, "SendQ exceeded")
-            conn.finish("SendQ exceeded", error_line("SendQ exceeded"))
 
     # --- every TICK_INTERVAL ----------------------------------------------------------------------
 

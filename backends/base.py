@@ -22,15 +22,18 @@ import logging
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from chatkit.config import ServerConfig
 from chatkit.core import TICK_INTERVAL, ChatCore
+from chatkit.session import Session
 
 __all__ = [
     "FLUSH_TIMEOUT",
     "READ_SIZE",
+    "SENDQ_EXCEEDED",
     "TICK_INTERVAL",
+    "BackendConnection",
     "ReadyCallback",
     "Server",
     "bound_address",
@@ -53,6 +56,18 @@ FLUSH_TIMEOUT = 1.0
 #: Bytes asked of ``recv`` at once. Small enough to keep per-client memory low, large enough
 #: that a registration burst or a pasted paragraph arrives in one read.
 READ_SIZE = 16 * 1024
+#: The reason given to the core, and in the ERROR line, for a client that stopped reading.
+SENDQ_EXCEEDED = "SendQ exceeded"
+
+
+class BackendConnection(Protocol):
+    """What :meth:`Server._drop_overflowed` needs from each backend's connection class."""
+
+    session: Session | None
+
+    def finish(self, reason: str, last_words: bytes = b"") -> None:
+        """Stop accepting output; flush what is queued plus ``last_words``, then close."""
+        ...
 
 
 class Server(ABC):
@@ -69,6 +84,10 @@ class Server(ABC):
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.core = ChatCore(config)
+        #: Connections whose send queue overflowed during the current core call. Their
+        #: transport may not call back into the core, so ``_drop_overflowed`` drops them as
+        #: soon as that call returns.
+        self._overflowed: list[BackendConnection] = []
 
     @abstractmethod
     def serve(self, on_ready: ReadyCallback | None = None) -> None:
@@ -77,6 +96,15 @@ class Server(ABC):
     @abstractmethod
     def shutdown(self) -> None:
         """Ask ``serve`` to stop. Safe from another thread or a signal handler; idempotent."""
+
+    def _drop_overflowed(self) -> None:
+        """Drop the clients whose outbox overflowed during the core call that just returned:
+        the core forgets them (the others see a QUIT), they get a best-effort ERROR line."""
+        while self._overflowed:
+            conn = self._overflowed.pop()
+            assert conn.session is not None
+            self.core.disconnect(conn.session, SENDQ_EXCEEDED)
+            conn.finish(SENDQ_EXCEEDED, error_line(SENDQ_EXCEEDED))
 
 
 def open_listener(config: ServerConfig) -> socket.socket:

@@ -37,7 +37,6 @@ from backends.base import (
     Server,
     bound_address,
     describe_error,
-    error_line,
     open_listener,
     peer_name,
     raise_fd_limit,
@@ -69,7 +68,7 @@ class Connection:
         self.reason = "Connection closed"
         self.fin_sent = False
         self.closed = False
-        self._overflowed = False
+        self.overflowed = False
         self._sendq = server.config.sendq
 
     # --- Transport: called by the core ----------------------------------------------------------
@@ -77,11 +76,11 @@ class Connection:
     def send(self, data: bytes) -> None:
         """Append ``data`` to the outbox; past ``sendq``, mark the client for dropping."""
         # The hot path of every fan-out (one call per member per line): keep it lean.
-        if self.closing or self._overflowed:
+        if self.closing or self.overflowed:
             return
         outbox = self.outbox
         if len(outbox) + len(data) > self._sendq:
-            self._overflowed = True
+            self.overflowed = True
             outbox.clear()
             self.server._overflowed.append(self)
             return
@@ -117,7 +116,6 @@ class SelectorServer(Server):
         super().__init__(config)
         self._selector = selectors.DefaultSelector()
         self._connections: set[Connection] = set()
-        self._overflowed: list[Connection] = []
         # Connections with new output since the last flush; written at the end of the pass.
         self._dirty: set[Connection] = set()
         self._stopping = False
@@ -270,14 +268,6 @@ class SelectorServer(Server):
             self.core.disconnect(conn.session, reason)
         self._drop_overflowed()
         conn.finish(reason)
-
-    def _drop_overflowed(self) -> None:
-        """Drop clients whose outbox overflowed during the core call that just returned."""
-        while self._overflowed:
-            conn = self._overflowed.pop()
-            assert conn.session is not None
-            self.core.disconnect(conn.session, "SendQ exceeded")
-            conn.finish("SendQ exceeded", error_line("SendQ exceeded"))
 
     # --- every TICK_INTERVAL ----------------------------------------------------------------------
 

@@ -34,7 +34,6 @@ from backends.base import (
     Server,
     bound_address,
     describe_error,
-    error_line,
     open_listener,
     peer_name,
     raise_fd_limit,
@@ -71,7 +70,7 @@ class Connection:
         self._outbox: list[bytes] = []
         # Bytes accepted by ``send`` and not yet written (queued or inside a ``sendall``).
         self._queued = 0
-        self._overflowed = False
+        self.overflowed = False
         self._sendq = server.config.sendq
         self._socket_closed = False
         self.reader = threading.Thread(
@@ -86,11 +85,11 @@ class Connection:
     def send(self, data: bytes) -> None:
         """Queue ``data`` for the writer thread; past ``sendq``, mark the client for dropping."""
         with self._cond:
-            if self.closing or self._overflowed:
+            if self.closing or self.overflowed:
                 return
             if self._queued + len(data) > self._sendq:
                 # Drop everything queued: the client will only get a best-effort ERROR line.
-                self._overflowed = True
+                self.overflowed = True
                 self._queued -= sum(map(len, self._outbox))
                 self._outbox.clear()
                 self.server._overflowed.append(self)
@@ -166,7 +165,6 @@ class ThreadedServer(Server):
         super().__init__(config)
         self._lock = threading.Lock()  # guards the core, _connections and _overflowed
         self._connections: set[Connection] = set()
-        self._overflowed: list[Connection] = []
         self._stopping = threading.Event()
 
     def serve(self, on_ready: ReadyCallback | None = None) -> None:
@@ -268,17 +266,6 @@ class ThreadedServer(Server):
                 self.core.disconnect(conn.session, reason)
             self._drop_overflowed()
             conn.finish(reason)
-
-    def _drop_overflowed(self) -> None:
-        """Drop clients whose outbox overflowed during the core call that just returned.
-
-        Runs with the core lock held; ``finish`` only queues the ERROR line for the writer.
-        """
-        while self._overflowed:
-            conn = self._overflowed.pop()
-            assert conn.session is not None
-            self.core.disconnect(conn.session, "SendQ exceeded")
-            conn.finish("SendQ exceeded", error_line("SendQ exceeded"))
 
     # --- the ticker thread ------------------------------------------------------------------------
 

@@ -105,7 +105,9 @@ def test_sigterm_says_goodbye_and_exits_zero_quickly(
         goodbye = polite.wait_for(lambda line: command_of(line) == "ERROR")
         assert "Server shutting down" in goodbye
         assert process.wait(timeout=5) == 0
-        assert time.monotonic() - started < 2.5
+        # The server gives stuck clients FLUSH_TIMEOUT (1 s), then cuts them off; the margin
+        # is for a busy test machine, the point is that it does not wait for "stuck" forever.
+        assert time.monotonic() - started < 5
     finally:
         polite.close()
         stuck.close()
