@@ -5,8 +5,8 @@ Lessons live in the ``lessons`` package as ``NN_name.py`` files. They are script
 :mod:`importlib.resources`: that works from a source checkout and from an installed wheel alike.
 
 A lesson's title is the first line of its module docstring, read with :mod:`ast`, so listing
-the lessons never runs one. A leading ``"Lesson N:"`` and a trailing full stop are dropped:
-``"Lesson 3: TCP is a byte stream."`` lists as ``TCP is a byte stream``.
+the lessons never runs one. A leading ``Lesson N:``, a trailing full stop and RST-style code
+quotes are dropped: ``Lesson 15: on ``::`` and 0.0.0.0.`` lists as ``on :: and 0.0.0.0``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def lessons_root() -> Traversable:
 
 
 def title_of(source: str, fallback: str) -> str:
-    """The first line of the docstring, without ``Lesson N:`` and the final full stop."""
+    """The docstring's first line, without ``Lesson N:``, the full stop and RST quoting."""
     try:
         docstring = ast.get_docstring(ast.parse(source))
     except SyntaxError:
@@ -63,7 +63,9 @@ def title_of(source: str, fallback: str) -> str:
     if not docstring:
         return fallback
     first_line = docstring.strip().splitlines()[0].strip()
-    return _TITLE_PREFIX.sub("", first_line).rstrip(".") or fallback
+    # Docstrings may quote code RST-style (``::``); a table cell shows it plainly.
+    title = _TITLE_PREFIX.sub("", first_line).rstrip(".").replace("``", "")
+    return title or fallback
 
 
 def all_lessons(root: Traversable | None = None) -> list[Lesson]:

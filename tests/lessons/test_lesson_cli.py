@@ -32,6 +32,7 @@ def fake_lessons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_title_drops_lesson_prefix_and_full_stop() -> None:
     assert title_of('"""Lesson 3: TCP is a byte stream.\n\nMore."""', "x") == "TCP is a byte stream"
     assert title_of('"""Plain title"""', "x") == "Plain title"
+    assert title_of('"""Lesson 15: on ``::`` and 0.0.0.0."""', "x") == "on :: and 0.0.0.0"
     assert title_of("print('no docstring')", "Fallback") == "Fallback"
     assert title_of("def broken(:", "Fallback") == "Fallback"
 
