@@ -61,10 +61,10 @@ class NaiveRoom:
         with self.lock:
             for conn in self.members:
                 if conn is not sender:
-                    # Blocks while this member's buffers are full, with the lock held: every
-                    # other thread now waits in `with self.lock`. (Without the lock, each
-                    # sender's thread would block here on its own: the room freezes all the same.)
-                    # (An error means that member is gone; its own reader thread will see it.)
+                    # sendall() blocks while this member's buffers are full, and we hold the
+                    # lock: every other thread now waits in `with self.lock`. (Without the
+                    # lock, each sender's thread would block here in turn: the same freeze.)
+                    # An OSError means the member is gone; its own reader thread will notice.
                     with contextlib.suppress(OSError):
                         conn.sendall(line)
 
@@ -98,14 +98,17 @@ class QueuedRoom:
             except OSError:
                 return  # the member left or was dropped
 
-    def leave(self, conn: socket.socket) -> None:
+    def leave(self, conn: socket.socket) -> bool:
+        """Forget a member; False if it was already gone (dropped, or left by itself)."""
         with self.lock:
             outbox = self.outboxes.pop(conn, None)
-        if outbox is not None:
-            # Wake the writer so it exits. If the outbox is full, the writer is stuck in
-            # sendall() instead, and the shutdown() that follows leave() ends it.
-            with contextlib.suppress(queue.Full):
-                outbox.put_nowait(None)
+        if outbox is None:
+            return False
+        # Wake the writer so it exits. If the outbox is full, the writer is stuck in
+        # sendall() instead, and the shutdown() that follows leave() ends it.
+        with contextlib.suppress(queue.Full):
+            outbox.put_nowait(None)
+        return True
 
     def broadcast(self, sender: socket.socket, line: bytes) -> None:
         too_slow = []
@@ -118,11 +121,13 @@ class QueuedRoom:
                 except queue.Full:
                     too_slow.append(conn)
         for conn in too_slow:
-            # 3. Drop the member that cannot keep up. shutdown() also wakes its writer thread
-            # out of the blocked sendall() (close() alone would not) and its reader out of recv().
+            # 3. Drop the member that cannot keep up (unless another thread just did).
+            if not self.leave(conn):
+                continue
             self.dropped.append(conn)
             print(f"dropping a member: {self.OUTBOX_LINES} lines behind")
-            self.leave(conn)
+            # shutdown() wakes its writer out of the blocked sendall() (close() alone would
+            # not) and its reader out of recv(); the reader then closes the socket.
             with contextlib.suppress(OSError):  # it may have just hung up by itself
                 conn.shutdown(socket.SHUT_RDWR)
 
@@ -158,15 +163,14 @@ def read_member(room: NaiveRoom | QueuedRoom, conn: socket.socket) -> None:
 class Member:
     """A test client whose reader thread collects lines, so the check can wait with a deadline."""
 
-    def __init__(self, address: tuple[str, int], receive_buffer: int | None = None) -> None:
+    def __init__(self, address: tuple[str, int], *, slow: bool = False) -> None:
         self.sock = socket.socket()
-        if receive_buffer is not None:  # set before connect(): it sizes the TCP window
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        if slow:  # a small receive buffer (set before connect: it sizes the TCP window)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.sock.connect(address)
         self.lines: queue.Queue[bytes] = queue.Queue()
-
-    def start_reading(self) -> None:
-        threading.Thread(target=self._read, daemon=True).start()
+        if not slow:  # the slow member never reads
+            threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         try:
@@ -179,12 +183,10 @@ class Member:
     def hears(self, text: bytes, timeout: float) -> bool:
         """True if a line containing ``text`` arrives within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
+        with contextlib.suppress(queue.Empty):
+            while (left := deadline - time.monotonic()) > 0:
                 if text in self.lines.get(timeout=left):
                     return True
-            except queue.Empty:
-                break
         return False
 
 
@@ -197,10 +199,7 @@ def run_room(room: NaiveRoom | QueuedRoom, patience: float, lines: int = 300) ->
     with socket.create_server(("127.0.0.1", 0)) as listener:
         threading.Thread(target=serve, args=(listener, room, 3), daemon=True).start()
         address = listener.getsockname()
-        slow = Member(address, receive_buffer=4096)
-        reader, talker = Member(address), Member(address)
-        reader.start_reading()
-        talker.start_reading()
+        slow, reader, talker = Member(address, slow=True), Member(address), Member(address)
         seen: dict[str, bool] = {}
         # Everybody has joined once the reader hears the talker (joins happen in order).
         talker.sock.sendall(b"hello everybody\n")

@@ -56,31 +56,25 @@ async def feed(writer: asyncio.StreamWriter, stats: Feed, *, drain: bool, total:
     """Write ``total`` bytes as fast as the peer takes them (with drain) or faster (without)."""
     high_water = writer.transport.get_write_buffer_limits()[1]
     try:
-        await _feed(writer, stats, drain=drain, total=total, high_water=high_water)
+        while stats.sent < total:
+            writer.write(CHUNK)  # 1. never blocks: the bytes go to the transport's buffer
+            stats.sent += len(CHUNK)
+            stats.buffered = writer.transport.get_write_buffer_size()
+            stats.peak_buffer = max(stats.peak_buffer, stats.buffered)
+            if drain:
+                stats.in_drain = stats.buffered > high_water  # then drain() really waits
+                if stats.in_drain:
+                    stats.paused.set()
+                await writer.drain()  # 2. waits while the buffer is above the high-water mark
+                stats.in_drain = False
+            elif stats.buffered > MEMORY_CAP:
+                return
+            else:
+                # Yielding lets other connections run, but it does not wait for this peer:
+                # it is not backpressure, and the buffer keeps growing.
+                await asyncio.sleep(0)
     finally:
         stats.done.set()
-
-
-async def _feed(
-    writer: asyncio.StreamWriter, stats: Feed, *, drain: bool, total: int, high_water: int
-) -> None:
-    while stats.sent < total:
-        writer.write(CHUNK)  # 1. never blocks: the bytes go to the transport's buffer
-        stats.sent += len(CHUNK)
-        stats.buffered = writer.transport.get_write_buffer_size()
-        stats.peak_buffer = max(stats.peak_buffer, stats.buffered)
-        if drain:
-            stats.in_drain = stats.buffered > high_water  # then the drain() below really waits
-            if stats.in_drain:
-                stats.paused.set()
-            await writer.drain()  # 2. waits while the buffer is above the high-water mark
-            stats.in_drain = False
-        else:
-            if stats.buffered > MEMORY_CAP:
-                return
-            # Yielding lets other connections run, but it does not wait for this peer:
-            # it is not backpressure, and the buffer keeps growing.
-            await asyncio.sleep(0)
 
 
 # --8<-- [end:feed]
