@@ -71,6 +71,25 @@ class Result:
     error: str | None = None
 
 
+# --8<-- [start:backend]
+# --- Step 1: one backend at a time, on port 0 -----------------------------------------------------
+def measure(backend: str, clients: int, messages: int, time_limit: float) -> Result:
+    """Start ``backend`` in a thread, run the load against it from this thread, stop it."""
+    config = ServerConfig(
+        host="127.0.0.1",
+        port=0,
+        flood_control=False,  # we flood on purpose; the limit would measure the token bucket
+        max_clients=clients + 10,
+    )
+    result = Result(backend, clients)
+    with running_server(backend, config) as address:  # waits for "ready", never sleeps
+        asyncio.run(run_load(address, result, messages, time_limit))
+    return result
+
+
+# --8<-- [end:backend]
+
+
 # --8<-- [start:client]
 # --- Step 2: one client of the crowd --------------------------------------------------------------
 class LoadClient:
@@ -168,25 +187,6 @@ async def run_load(
 
 
 # --8<-- [end:load]
-
-
-# --8<-- [start:backend]
-# --- Step 1: one backend at a time, on port 0 -----------------------------------------------------
-def measure(backend: str, clients: int, messages: int, time_limit: float) -> Result:
-    """Start ``backend`` in a thread, run the load against it from this thread, stop it."""
-    config = ServerConfig(
-        host="127.0.0.1",
-        port=0,
-        flood_control=False,  # we flood on purpose; the limit would measure the token bucket
-        max_clients=clients + 10,
-    )
-    result = Result(backend, clients)
-    with running_server(backend, config) as address:  # waits for "ready", never sleeps
-        asyncio.run(run_load(address, result, messages, time_limit))
-    return result
-
-
-# --8<-- [end:backend]
 
 
 # --- Step 4: the table ----------------------------------------------------------------------------
