@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from fake_client import Client, Harness, make_config
-
-
-def _joined(server: Harness, *nicks: str) -> list[Client]:
-    clients = [server.connect(nick) for nick in nicks]
-    for client in clients:
-        client.send("JOIN #r")
-    for client in clients:
-        client.lines()
-    return clients
+from fake_client import Harness, make_config
 
 
 def test_user_mode_query_and_invisible(server: Harness) -> None:
@@ -36,7 +27,7 @@ def test_user_mode_other_user_and_unknown(server: Harness) -> None:
 
 
 def test_room_mode_query(server: Harness) -> None:
-    alice, bob = _joined(server, "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     alice.send("MODE #r +kl secret 10")
     bob.lines()
     bob.send("MODE #R")
@@ -54,7 +45,7 @@ def test_room_mode_query(server: Harness) -> None:
 
 
 def test_room_mode_changes_are_broadcast_once(server: Harness) -> None:
-    alice, bob = _joined(server, "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     alice.send("MODE #r +o-t+k bob key")
     expected = [":alice!~alice@127.0.0.1 MODE #r +o-t+k bob key"]
     assert alice.lines() == expected
@@ -75,7 +66,7 @@ def test_room_mode_changes_are_broadcast_once(server: Harness) -> None:
 
 
 def test_room_mode_needs_operator(server: Harness) -> None:
-    _alice, bob = _joined(server, "alice", "bob")
+    _alice, bob = server.joined("#r", "alice", "bob")
     bob.send("MODE #r +o bob", "MODE #r -n")
     assert bob.lines() == [
         ":irc.test 482 bob #r :You're not channel operator",
@@ -84,7 +75,7 @@ def test_room_mode_needs_operator(server: Harness) -> None:
 
 
 def test_room_mode_errors(server: Harness) -> None:
-    alice, _bob = _joined(server, "alice", "bob")
+    alice, _bob = server.joined("#r", "alice", "bob")
     server.connect("carol")
     alice.send("MODE #r +x", "MODE #r +k", "MODE #r +l", "MODE #r +o")
     assert alice.lines() == [
@@ -103,7 +94,7 @@ def test_room_mode_errors(server: Harness) -> None:
 
 
 def test_ban_list_query_when_empty(server: Harness) -> None:
-    (alice,) = _joined(server, "alice")
+    (alice,) = server.joined("#r", "alice")
     alice.send("MODE #r b", "MODE #r +b")
     assert alice.lines() == [
         ":irc.test 368 alice #r :End of channel ban list",
@@ -112,7 +103,7 @@ def test_ban_list_query_when_empty(server: Harness) -> None:
 
 
 def test_bans_stop_join_and_speech(server: Harness) -> None:
-    alice, bob = _joined(server, "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     alice.send("MODE #r +b bob", "MODE #r +b *!*@10.*")
     assert bob.lines() == [
         ":alice!~alice@127.0.0.1 MODE #r +b bob!*@*",
@@ -152,7 +143,7 @@ def test_ban_list_is_capped() -> None:
 
 
 def test_non_operator_may_list_bans_but_not_set_them(server: Harness) -> None:
-    _alice, bob = _joined(server, "alice", "bob")
+    _alice, bob = server.joined("#r", "alice", "bob")
     bob.send("MODE #r +b", "MODE #r +b x")
     assert bob.lines() == [
         ":irc.test 368 bob #r :End of channel ban list",
@@ -161,6 +152,6 @@ def test_non_operator_may_list_bans_but_not_set_them(server: Harness) -> None:
 
 
 def test_mode_parameter_limit(server: Harness) -> None:
-    alice, *_others = _joined(server, "alice", "b1", "b2", "b3", "b4", "b5")
+    alice, *_others = server.joined("#r", "alice", "b1", "b2", "b3", "b4", "b5")
     alice.send("MODE #r +ooooo b1 b2 b3 b4 b5")
     assert alice.lines() == [":alice!~alice@127.0.0.1 MODE #r +oooo b1 b2 b3 b4"]
