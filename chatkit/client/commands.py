@@ -91,7 +91,7 @@ def split_text(text: str, max_bytes: int) -> list[str]:
     pieces: list[str] = []
     while len(text.encode()) > max_bytes:
         cut = len(text.encode()[:max_bytes].decode("utf-8", "ignore"))
-        space = text.rfind(" ", 0, cut)
+        space = text.rfind(" ", 0, cut + 1)
         if space > 0:
             cut = space
         pieces.append(text[:cut])

@@ -43,6 +43,8 @@ HANDLERS: dict[str, Handler] = {}
 JOIN_ERRORS = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"})
 #: Numerics after which reconnecting cannot help: wrong password, banned from the server.
 FATAL_ERRORS = frozenset({"464", "465"})
+#: Replies whose middle parameters only repeat numbers the text already says (LUSERS).
+TRAILING_ONLY = frozenset({"265", "266"})
 #: Replies we use but do not show: ISUPPORT, the end of NAMES/WHO/WHOIS/LIST, topic metadata.
 QUIET = frozenset({"005", "315", "318", "321", "323", "329", "333", "366", "369"})
 #: How many alternative nicks registration tries (``alice_``, ``alice__``, ``alice1`` ...)
@@ -410,5 +412,7 @@ def on_numeric(state: ClientState, message: Message) -> None:
         state.fatal = param(message, len(message.params) - 1) or "Registration refused"
     if code[0] in "45":
         state.emit(Error(numeric_text(message), code))
+    elif code in TRAILING_ONLY:
+        state.emit(ServerInfo(code, param(message, len(message.params) - 1)))
     else:
         state.emit(ServerInfo(code, numeric_text(message)))

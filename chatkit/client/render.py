@@ -211,7 +211,8 @@ def _body(event: Event, own_nick: str, current: str | None) -> Text | None:
     if isinstance(event, Status):
         return _line("chat.status", "-*-", event.text)
     if isinstance(event, Raw):
-        return _line("chat.raw", event.direction, event.line)
+        # CTCP's \x01 delimiters shown as ^A, the way a learner would read them in a hex dump.
+        return _line("chat.raw", event.direction, event.line.replace("\x01", "^A"))
     return None
 
 
