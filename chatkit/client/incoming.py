@@ -168,7 +168,9 @@ def alternative_nick(nick: str, attempt: int, *, invalid: bool = False) -> str:
 
 @handles("ERROR")
 def on_error(state: ClientState, message: Message) -> None:
-    state.emit(Error(param(message, 0) or "The server closed the link"))
+    text = param(message, 0) or "The server closed the link"
+    # After our own QUIT the server's ERROR is just the goodbye, not a problem.
+    state.emit(ServerInfo("ERROR", text) if state.quitting else Error(text))
 
 
 # --- rooms ----------------------------------------------------------------------------------
@@ -392,6 +394,21 @@ def on_who_reply(state: ClientState, message: Message) -> None:
 def on_list_reply(state: ClientState, message: Message) -> None:
     room, users, topic = param(message, 1), param(message, 2), param(message, 3)
     state.emit(ServerInfo(message.command, f"{room} ({users} users) {topic}".rstrip()))
+
+
+#: WHOIS replies worth a sentence: numeric -> format over the parameters after our nick.
+WHOIS_FORMATS = {
+    "312": "{0} is on {1} ({2})",
+    "317": "{0} has been idle {1} s",
+    "319": "{0} is in {1}",
+    "330": "{0} is logged in as {1}",
+}
+
+
+@handles(*WHOIS_FORMATS)
+def on_whois_detail(state: ClientState, message: Message) -> None:
+    values = [param(message, index) for index in range(1, 4)]
+    state.emit(ServerInfo(message.command, WHOIS_FORMATS[message.command].format(*values)))
 
 
 @handles("301")

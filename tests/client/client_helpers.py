@@ -1,7 +1,14 @@
-"""Helpers shared by the client tests: a registered state, sent lines as text."""
+"""Helpers shared by the client tests: a registered state, test options, transcripts."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import os
+import socket
+from typing import Any
+
+from chatkit.client.options import ClientOptions
 from chatkit.client.state import ClientState
 
 
@@ -21,3 +28,62 @@ def registered(nick: str = "alice", rooms: tuple[str, ...] = ("#lobby",)) -> Cli
         )
     state.data_to_send()
     return state
+
+
+def free_port() -> int:
+    """A port nobody listens on (bound, then released): connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def options(nick: str, port: int, **changes: Any) -> ClientOptions:
+    """Client options for tests: short delays, so a reconnect test takes a second, not a minute."""
+    settings: dict[str, Any] = {"first_delay": 0.05, "max_delay": 0.2, "quit_timeout": 5.0}
+    settings.update(changes)
+    return ClientOptions(nick=nick, port=port, **settings)
+
+
+class Transcript(io.StringIO):
+    """A text stream for a client's stdout that a test can wait on, line by line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self._changed.set()
+        return super().write(text)
+
+    def lines(self) -> list[str]:
+        return self.getvalue().splitlines()
+
+    async def wait_for(self, text: str, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until ``text`` appears in ``count`` lines; fail with the transcript if not."""
+
+        async def seen() -> None:
+            while sum(text in line for line in self.lines()) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(seen(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"never saw {text!r} x{count} in:\n{self.getvalue()}") from None
+
+
+class HeldOpenInput:
+    """Stdin for a plain client that stays open until :meth:`close` (a real pipe)."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        self.reader = os.fdopen(read_fd, "r", encoding="utf-8")
+        self._writer = os.fdopen(write_fd, "w", encoding="utf-8")
+
+    def send(self, line: str) -> None:
+        self._writer.write(line + "\n")
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
