@@ -131,6 +131,12 @@ def _nick(nick: str, own_nick: str, *, own: bool = False) -> Text:
     return Text(clean(nick), style="chat.nick.own" if own else nick_style(nick))
 
 
+def _member(entry: str, own_nick: str) -> Text:
+    # "@bob": the prefix plain, the nick in bob's colour (the same as in his messages).
+    nick = entry.lstrip("~&@%+")
+    return Text.assemble(entry[: len(entry) - len(nick)], _nick(nick, own_nick))
+
+
 def _tag(window: str | None, current: str | None) -> Text:
     if window is None or (current is not None and window.lower() == current.lower()):
         return Text()
@@ -200,7 +206,7 @@ def _body(event: Event, own_nick: str, current: str | None) -> Text | None:
             "chat.topic", "---", f"{event.setter} set the topic of {event.room}: {event.topic}"
         )
     if isinstance(event, Names):
-        names = Text(" ").join(_nick(name, own_nick) for name in event.members)
+        names = Text(" ").join(_member(name, own_nick) for name in event.members)
         return _line("chat.info", "---", f"In {event.room}: ", names)
     if isinstance(event, ModeChange):
         return _line("chat.mode", "---", f"{event.by} sets mode {event.modes} on {event.target}")

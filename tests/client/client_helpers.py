@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import socket
 from typing import Any
 
@@ -45,6 +46,9 @@ def options(nick: str, port: int, **changes: Any) -> ClientOptions:
     return ClientOptions(nick=nick, port=port, **settings)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class Transcript(io.StringIO):
     """A text stream for a client's stdout that a test can wait on, line by line."""
 
@@ -57,7 +61,8 @@ class Transcript(io.StringIO):
         return super().write(text)
 
     def lines(self) -> list[str]:
-        return self.getvalue().splitlines()
+        """The lines written so far, without colour codes."""
+        return _ANSI.sub("", self.getvalue()).splitlines()
 
     async def wait_for(self, text: str, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until ``text`` appears in ``count`` lines; fail with the transcript if not."""

@@ -1,0 +1,74 @@
+"""The interactive front end: prompt_toolkit driven through a pipe, Rich output captured."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from client_helpers import HeldOpenInput, Transcript, options, registered
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from rich.console import Console
+
+from chatkit.client.plain import run_plain
+from chatkit.client.render import THEME
+from chatkit.client.terminal import ChatCompleter, run_terminal
+
+
+def complete(completer: ChatCompleter, text: str) -> list[str]:
+    document = Document(text, len(text))
+    return [c.text for c in completer.get_completions(document, CompleteEvent(True))]
+
+
+def test_tab_completes_commands_nicks_and_rooms() -> None:
+    state = registered(rooms=("#lobby", "#python"))
+    completer = ChatCompleter(state)
+    assert complete(completer, "/jo") == ["/join"]
+    assert complete(completer, "/w") == ["/who", "/whois", "/window"]
+    assert complete(completer, "b") == ["bob: "]  # start of line: address them
+    assert complete(completer, "thanks C") == ["carol"]
+    assert complete(completer, "see #p") == ["#python"]
+    assert complete(completer, "al") == []  # not ourselves
+
+
+@pytest.mark.timeout(30)
+def test_prompt_drives_join_talk_and_quit(chat_server: tuple[str, int]) -> None:
+    _, port = chat_server
+    screen = Transcript()
+    console = Console(file=screen, width=100, force_terminal=True, theme=THEME)
+
+    async def scenario() -> tuple[int, Transcript]:
+        friend_in, friend_out = HeldOpenInput(), Transcript()
+        friend = asyncio.create_task(
+            run_plain(options("friend", port, rooms=("#python",)), friend_in.reader, friend_out)
+        )
+        await friend_out.wait_for("--> You joined #python")
+        with create_pipe_input() as keys:
+            client = asyncio.create_task(
+                run_terminal(
+                    options("alice", port), console=console, input=keys, output=DummyOutput()
+                )
+            )
+            await screen.wait_for("You joined #lobby")
+            keys.send_text("/join #python\r")
+            await friend_out.wait_for("--> alice joined #python")
+            keys.send_text("hello [red]friend[/red]\r")
+            await friend_out.wait_for("[#python] <alice> hello [red]friend[/red]")
+            friend_in.send("hi alice")
+            await screen.wait_for("<friend> hi alice")
+            keys.send_text("/quit see you\r")
+            code = await client
+        await friend_out.wait_for("<-- alice quit (Quit: see you)")
+        friend_in.close()
+        await friend
+        return code, friend_out
+
+    code, _ = asyncio.run(scenario())
+    assert code == 0
+    shown = screen.lines()
+    assert any(line.endswith("--> You joined #python") for line in shown)
+    assert any(line.endswith("<alice> hello [red]friend[/red]") for line in shown)  # literally
+    assert any(line.endswith("<friend> hi alice") for line in shown)
+    assert "\x1b[1;7mhi alice" in screen.getvalue()  # a mention of us: highlighted
