@@ -17,6 +17,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 from prompt_toolkit.patch_stdout import patch_stdout
 from rich.console import Console
@@ -67,6 +68,21 @@ class ChatCompleter(Completer):
         return [nick for nick in nicks + private if not state.is_me(nick)]
 
 
+def leave_key_bindings() -> KeyBindings:
+    """Ctrl-C leaves like Ctrl-D does: by ending the prompt with EOFError.
+
+    prompt_toolkit's default raises KeyboardInterrupt, which asyncio treats as fatal inside a
+    task and re-raises out of the event loop before we could send QUIT.
+    """
+    bindings = KeyBindings()
+
+    @bindings.add("c-c")
+    def _leave(event: KeyPressEvent) -> None:
+        event.app.exit(exception=EOFError(), style="class:aborting")
+
+    return bindings
+
+
 def make_console() -> Console:
     """The Rich console for chat output, with chatkit's theme; never reads markup from data."""
     return Console(theme=THEME, highlight=False, emoji=False, soft_wrap=False)
@@ -93,7 +109,10 @@ async def run_terminal(
             message=lambda: f"[{state.current or state.nick}] ",
             completer=ChatCompleter(state),
             complete_while_typing=False,
+            # The line you typed comes back as your own message: do not show it twice.
+            erase_when_done=True,
             history=InMemoryHistory(),
+            key_bindings=leave_key_bindings(),
             input=input,
             output=output,
         )
@@ -128,7 +147,7 @@ async def _read_input(
             return task.result()
         try:
             text = prompt.result()
-        except (KeyboardInterrupt, EOFError):  # Ctrl-C / Ctrl-D: leave politely
+        except EOFError:  # Ctrl-C / Ctrl-D: leave politely
             return await connection.quit(task)
         show(state.handle_input(text))
         connection.flush()

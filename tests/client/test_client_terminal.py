@@ -72,3 +72,34 @@ def test_prompt_drives_join_talk_and_quit(chat_server: tuple[str, int]) -> None:
     assert any(line.endswith("<alice> hello [red]friend[/red]") for line in shown)  # literally
     assert any(line.endswith("<friend> hi alice") for line in shown)
     assert "\x1b[1;7mhi alice" in screen.getvalue()  # a mention of us: highlighted
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_c_sends_quit_and_exits_0(chat_server: tuple[str, int]) -> None:
+    _, port = chat_server
+    screen = Transcript()
+    console = Console(file=screen, width=100, force_terminal=True, theme=THEME)
+
+    async def scenario() -> tuple[int, Transcript]:
+        watcher_in, watcher_out = HeldOpenInput(), Transcript()
+        watcher = asyncio.create_task(
+            run_plain(options("watcher", port), watcher_in.reader, watcher_out)
+        )
+        await watcher_out.wait_for("--> You joined #lobby")
+        with create_pipe_input() as keys:
+            client = asyncio.create_task(
+                run_terminal(
+                    options("alice", port), console=console, input=keys, output=DummyOutput()
+                )
+            )
+            await screen.wait_for("You joined #lobby")
+            keys.send_text("half a line\x03")  # Ctrl-C while typing
+            code = await client
+        await watcher_out.wait_for("<-- alice quit (Quit: Leaving)")
+        watcher_in.close()
+        await watcher
+        return code, watcher_out
+
+    code, watcher_out = asyncio.run(scenario())
+    assert code == 0
+    assert not any("half a line" in line for line in watcher_out.lines())
