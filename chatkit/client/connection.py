@@ -55,6 +55,7 @@ class Connection:
     def address(self) -> str:
         return f"{self.options.host}:{self.options.port}"
 
+    # --8<-- [start:reconnect]
     async def run(self) -> int:
         """Connect, talk, reconnect; return the exit code (0 after a quit, 1 on giving up)."""
         delays = backoff_delays(self.options.first_delay, self.options.max_delay)
@@ -92,6 +93,7 @@ class Connection:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
         return 0
+        # --8<-- [end:reconnect]
 
     async def _talk(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> str:
         """Register and exchange lines until the link ends; return why it ended."""

@@ -100,6 +100,7 @@ def mentions(nick: str, text: str) -> bool:
 # --- registration and liveness --------------------------------------------------------------
 
 
+# --8<-- [start:ping]
 @handles("PING")
 def on_ping(state: ClientState, message: Message) -> None:
     state.send(Message("PONG", message.params or ("chatkit",)))
@@ -109,6 +110,7 @@ def on_ping(state: ClientState, message: Message) -> None:
 def on_pong(state: ClientState, message: Message) -> None:
     if message.params:
         state.pongs.add(message.params[-1])
+    # --8<-- [end:ping]
 
 
 @handles("CAP")
@@ -176,6 +178,7 @@ def on_error(state: ClientState, message: Message) -> None:
 # --- rooms ----------------------------------------------------------------------------------
 
 
+# --8<-- [start:join]
 @handles("JOIN")
 def on_join(state: ClientState, message: Message) -> None:
     nick, room_name = sender(message), param(message, 0)
@@ -193,6 +196,7 @@ def on_join(state: ClientState, message: Message) -> None:
         return
     room.add(state.fold(nick), nick)
     state.emit(Join(room.name, nick, own))
+    # --8<-- [end:join]
 
 
 @handles("PART")

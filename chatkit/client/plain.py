@@ -88,6 +88,7 @@ async def run_plain(options: ClientOptions, stdin: TextIO, stdout: TextIO) -> in
         if state.quitting:  # the input said /quit
             return await connection.finish(task)
 
+    # --8<-- [start:drain]
     # End of input: once the server has answered a PING sent after our last line, it has
     # handled every line before it, so QUIT cannot overtake our messages.
     if not await _wait_ready(connection, state, task):
@@ -96,6 +97,7 @@ async def run_plain(options: ClientOptions, stdin: TextIO, stdout: TextIO) -> in
     connection.flush()
     await connection.wait_until(lambda: token in state.pongs or not state.connected, 30)
     return await connection.quit(task, "End of input")
+    # --8<-- [end:drain]
 
 
 async def _wait_ready(connection: Connection, state: ClientState, task: asyncio.Task[int]) -> bool:

@@ -222,6 +222,7 @@ def _body(event: Event, own_nick: str, current: str | None) -> Text | None:
     return None
 
 
+# --8<-- [start:chat-message]
 def _chat_message(event: ChatMessage, own_nick: str, current: str | None) -> Text:
     text_style = "chat.mention" if event.mention else ("chat.text.own" if event.own else "")
     if event.private:
@@ -234,3 +235,4 @@ def _chat_message(event: ChatMessage, own_nick: str, current: str | None) -> Tex
         return Text.assemble(head, (clean(event.text), text_style))
     head = Text.assemble("<", _nick(event.sender, own_nick), "> ")
     return Text.assemble(_tag(event.window, current), head, (clean(event.text), text_style))
+    # --8<-- [end:chat-message]

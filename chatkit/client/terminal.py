@@ -103,6 +103,7 @@ async def run_terminal(
     state = ClientState(
         options.nick, rooms=options.rooms, password=options.password, debug=options.debug
     )
+    # --8<-- [start:prompt]
     with patch_stdout(raw=True):
         chat_console = console or make_console()
         session: PromptSession[str] = PromptSession(
@@ -128,6 +129,7 @@ async def run_terminal(
         connection = Connection(state, options, show)
         task = asyncio.create_task(connection.run())
         return await _read_input(session, state, connection, task, show)
+    # --8<-- [end:prompt]
 
 
 async def _read_input(

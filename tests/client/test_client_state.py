@@ -60,6 +60,7 @@ def test_server_without_cap_support_is_fine() -> None:
     assert state.registered
 
 
+# --8<-- [start:nick-retry]
 def test_nick_in_use_retries_with_suffixes() -> None:
     state = ClientState("alice")
     state.connection_made()
@@ -73,6 +74,7 @@ def test_nick_in_use_retries_with_suffixes() -> None:
     assert lines(state.data_to_send()) == ["NICK alice1"]
     state.receive_data(b":srv 001 alice1 :Welcome\r\n")
     assert state.nick == "alice1"
+    # --8<-- [end:nick-retry]
 
 
 def test_nick_retries_are_bounded() -> None:
