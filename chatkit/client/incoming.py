@@ -9,26 +9,12 @@ display events. Numerics without a handler become :class:`ServerInfo` (``1xx``-`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chatkit import __version__
-from chatkit.client.events import (
-    Action,
-    ChatMessage,
-    Error,
-    Join,
-    Kick,
-    ModeChange,
-    Names,
-    NickChange,
-    Notice,
-    Part,
-    Quit,
-    ServerInfo,
-    Topic,
-)
-from chatkit.client.rooms import Room
+from chatkit.client import membership  # noqa: F401  (its handlers register on import)
+from chatkit.client.events import Action, ChatMessage, Error, Notice, ServerInfo
+from chatkit.client.handlers import HANDLERS, handles, numeric_text, param, sender
 from chatkit.protocol import Message
 
 if TYPE_CHECKING:
@@ -36,8 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["dispatch"]
 
-Handler = Callable[["ClientState", Message], None]
-HANDLERS: dict[str, Handler] = {}
 
 #: Numerics that refuse a JOIN: no such room, too many rooms, full, invite-only, banned, bad key.
 JOIN_ERRORS = frozenset({"403", "405", "471", "473", "474", "475", "476", "477"})
@@ -54,19 +38,12 @@ MAX_NICK_ATTEMPTS = 8
 _NICK_CHARS = r"A-Za-z0-9_\-\[\]\\`^{}|"
 
 
-def handles(*commands: str) -> Callable[[Handler], Handler]:
-    """Register a handler for one or more commands (the table reads like a list of rules)."""
-
-    def register(handler: Handler) -> Handler:
-        for command in commands:
-            HANDLERS[command] = handler
-        return handler
-
-    return register
-
-
 def dispatch(state: ClientState, message: Message) -> None:
-    """Route one server message to its handler, or to the generic numeric display."""
+    """Route one server message to its handler, or to the generic numeric display.
+
+    The table holds this module's handlers and those of :mod:`~chatkit.client.membership`
+    (rooms and members), which register themselves when it is imported.
+    """
     handler = HANDLERS.get(message.command)
     if handler is not None:
         handler(state, message)
@@ -74,21 +51,6 @@ def dispatch(state: ClientState, message: Message) -> None:
         on_numeric(state, message)
     else:
         state.emit(ServerInfo(message.command, str(message)))
-
-
-def sender(message: Message) -> str:
-    """The nick (or server name) a message came from."""
-    return (message.source or "").partition("!")[0]
-
-
-def param(message: Message, index: int) -> str:
-    """Parameter ``index``, or "" when the server left it out (never an IndexError)."""
-    return message.params[index] if len(message.params) > index else ""
-
-
-def numeric_text(message: Message) -> str:
-    """A numeric's parameters without our own nick in front: the readable part."""
-    return " ".join(message.params[1:])
 
 
 def mentions(nick: str, text: str) -> bool:
@@ -173,157 +135,6 @@ def on_error(state: ClientState, message: Message) -> None:
     text = param(message, 0) or "The server closed the link"
     # After our own QUIT the server's ERROR is just the goodbye, not a problem.
     state.emit(ServerInfo("ERROR", text) if state.quitting else Error(text))
-
-
-# --- rooms ----------------------------------------------------------------------------------
-
-
-# --8<-- [start:join]
-@handles("JOIN")
-def on_join(state: ClientState, message: Message) -> None:
-    nick, room_name = sender(message), param(message, 0)
-    own = state.is_me(nick)
-    if own:
-        key = state.fold(room_name)
-        state.rooms[key] = Room(room_name)
-        state.join_settled(room_name)
-        switch = state.switch_on_join is not None and state.switch_on_join == key
-        state.open_window(room_name, switch=switch)
-        if switch:
-            state.switch_on_join = None
-    room = state.room(room_name)
-    if room is None:
-        return
-    room.add(state.fold(nick), nick)
-    state.emit(Join(room.name, nick, own))
-    # --8<-- [end:join]
-
-
-@handles("PART")
-def on_part(state: ClientState, message: Message) -> None:
-    nick, room_name = sender(message), param(message, 0)
-    own = state.is_me(nick)
-    room = state.room(room_name)
-    if room is None:
-        return
-    if own:
-        del state.rooms[state.fold(room_name)]
-        state.unwant_room(room_name)
-        state.close_window(room_name)
-    else:
-        room.remove(state.fold(nick))
-    state.emit(Part(room.name, nick, param(message, 1), own))
-
-
-@handles("KICK")
-def on_kick(state: ClientState, message: Message) -> None:
-    room_name, victim, reason = param(message, 0), param(message, 1), param(message, 2)
-    room = state.room(room_name)
-    if room is None:
-        return
-    own = state.is_me(victim)
-    if own:
-        # Being kicked is a decision about us: do not rejoin on the next reconnect.
-        del state.rooms[state.fold(room_name)]
-        state.unwant_room(room_name)
-        state.close_window(room_name)
-    else:
-        room.remove(state.fold(victim))
-    state.emit(Kick(room.name, victim, sender(message), reason, own))
-
-
-@handles("QUIT")
-def on_quit(state: ClientState, message: Message) -> None:
-    nick = sender(message)
-    key = state.fold(nick)
-    shared = tuple(room.name for room in state.rooms.values() if room.remove(key))
-    if shared or state.find_window(nick) is not None:
-        state.emit(Quit(nick, param(message, 0), shared))
-
-
-@handles("NICK")
-def on_nick(state: ClientState, message: Message) -> None:
-    old, new = sender(message), param(message, 0)
-    own = state.is_me(old)
-    if own:
-        state.nick = new
-        state.wanted_nick = new  # keep it after a reconnect
-    had_window = state.find_window(old) is not None
-    state.rename_window(old, new)
-    shared = [
-        room for room in state.rooms.values() if room.rename(state.fold(old), state.fold(new), new)
-    ]
-    if own or shared or had_window:
-        state.emit(NickChange(old, new, own))
-
-
-@handles("MODE")
-def on_mode(state: ClientState, message: Message) -> None:
-    target = param(message, 0)
-    room = state.room(target)
-    if room is not None:
-        apply_member_modes(state, room, list(message.params[1:]))
-    state.emit(ModeChange(target, sender(message), " ".join(message.params[1:])))
-
-
-def apply_member_modes(state: ClientState, room: Room, params: list[str]) -> None:
-    """Follow ``+o bob -v carol`` in the member list; skip the arguments of other modes."""
-    features = state.features
-    takes_argument = features.prefix_modes + "bkeI"
-    if not params:
-        return
-    adding = True
-    arguments = iter(params[1:])
-    for letter in params[0]:
-        if letter in "+-":
-            adding = letter == "+"
-        elif letter in features.prefix_modes:
-            nick = next(arguments, "")
-            symbol = features.prefix_symbols[features.prefix_modes.index(letter)]
-            room.set_prefix(state.fold(nick), symbol, adding, features.prefix_symbols)
-        elif letter in takes_argument or (letter == "l" and adding):
-            next(arguments, "")
-
-
-@handles("353")
-def on_names_reply(state: ClientState, message: Message) -> None:
-    # :server 353 me = #room :@alice bob
-    room_name = param(message, 2)
-    entries = param(message, 3).split()
-    state.names_buffer.setdefault(state.fold(room_name), []).extend(entries)
-
-
-@handles("366")
-def on_names_end(state: ClientState, message: Message) -> None:
-    room_name = param(message, 1)
-    entries = state.names_buffer.pop(state.fold(room_name), [])
-    room = state.room(room_name)
-    if room is not None:
-        room.members.clear()
-        for entry in entries:
-            prefixes, nick = state.features.split_prefix(entry)
-            room.add(state.fold(nick), nick, prefixes)
-        state.emit(Names(room.name, room.display_names()))
-    else:
-        state.emit(Names(room_name, tuple(entries)))
-
-
-@handles("332")
-def on_topic_reply(state: ClientState, message: Message) -> None:
-    room_name, topic = param(message, 1), param(message, 2)
-    room = state.room(room_name)
-    if room is not None:
-        room.topic = topic
-    state.emit(Topic(room_name, topic))
-
-
-@handles("TOPIC")
-def on_topic(state: ClientState, message: Message) -> None:
-    room_name, topic = param(message, 0), param(message, 1)
-    room = state.room(room_name)
-    if room is not None:
-        room.topic = topic
-    state.emit(Topic(room_name, topic, sender(message)))
 
 
 # --- messages -------------------------------------------------------------------------------
