@@ -19,7 +19,7 @@ from chatkit.protocol import Message
 if TYPE_CHECKING:
     from chatkit.client.state import ClientState
 
-__all__ = ["apply_member_modes"]
+__all__ = ["apply_member_modes", "remove_member"]
 
 
 # --8<-- [start:join]
@@ -46,34 +46,34 @@ def on_join(state: ClientState, message: Message) -> None:
 @handles("PART")
 def on_part(state: ClientState, message: Message) -> None:
     nick, room_name = sender(message), param(message, 0)
-    own = state.is_me(nick)
     room = state.room(room_name)
-    if room is None:
-        return
-    if own:
-        del state.rooms[state.fold(room_name)]
-        state.unwant_room(room_name)
-        state.close_window(room_name)
-    else:
-        room.remove(state.fold(nick))
-    state.emit(Part(room.name, nick, param(message, 1), own))
+    if room is not None:
+        own = remove_member(state, room, nick)
+        state.emit(Part(room.name, nick, param(message, 1), own))
 
 
 @handles("KICK")
 def on_kick(state: ClientState, message: Message) -> None:
     room_name, victim, reason = param(message, 0), param(message, 1), param(message, 2)
     room = state.room(room_name)
-    if room is None:
-        return
-    own = state.is_me(victim)
-    if own:
-        # Being kicked is a decision about us: do not rejoin on the next reconnect.
-        del state.rooms[state.fold(room_name)]
-        state.unwant_room(room_name)
-        state.close_window(room_name)
-    else:
-        room.remove(state.fold(victim))
-    state.emit(Kick(room.name, victim, sender(message), reason, own))
+    if room is not None:
+        own = remove_member(state, room, victim)
+        state.emit(Kick(room.name, victim, sender(message), reason, own))
+
+
+def remove_member(state: ClientState, room: Room, nick: str) -> bool:
+    """``nick`` left ``room`` (PART or KICK); True if that was us.
+
+    When we leave, the room is forgotten, its window closed, and it is not rejoined after a
+    reconnect: leaving (or being kicked, a decision about us) should stick.
+    """
+    if not state.is_me(nick):
+        room.remove(state.fold(nick))
+        return False
+    del state.rooms[state.fold(room.name)]
+    state.unwant_room(room.name)
+    state.close_window(room.name)
+    return True
 
 
 @handles("QUIT")

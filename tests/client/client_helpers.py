@@ -10,6 +10,7 @@ import socket
 from typing import Any
 
 from chatkit.client.options import ClientOptions
+from chatkit.client.plain import run_plain
 from chatkit.client.state import ClientState
 
 
@@ -92,3 +93,28 @@ class HeldOpenInput:
 
     def close(self) -> None:
         self._writer.close()
+
+
+class PlainClient:
+    """A plain-mode client running in the test's event loop, with stdin held open."""
+
+    def __init__(self, nick: str, port: int, **changes: Any) -> None:
+        self.stdin = HeldOpenInput()
+        self.out = Transcript()
+        self.task = asyncio.create_task(
+            run_plain(options(nick, port, **changes), self.stdin.reader, self.out)
+        )
+
+    @classmethod
+    async def joined(
+        cls, nick: str, port: int, room: str = "#lobby", **changes: Any
+    ) -> PlainClient:
+        """Start one in ``room`` and wait until it is there."""
+        client = cls(nick, port, rooms=(room,), **changes)
+        await client.out.wait_for(f"--> You joined {room}")
+        return client
+
+    async def finish(self) -> int:
+        """End its input (it quits after delivering what it was sent); return its exit code."""
+        self.stdin.close()
+        return await self.task

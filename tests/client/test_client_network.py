@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from client_helpers import HeldOpenInput, Transcript, free_port, options
+from client_helpers import PlainClient, Transcript, free_port, options
 from conftest import ServerFactory
 
 from chatkit.client.plain import run_plain
@@ -24,17 +24,15 @@ def test_two_plain_clients_talk(chat_server: tuple[str, int]) -> None:
     _, port = chat_server
 
     async def scenario() -> tuple[int, int, Transcript, Transcript]:
-        alice_in, alice_out = HeldOpenInput(), Transcript()
-        alice = asyncio.create_task(run_plain(options("alice", port), alice_in.reader, alice_out))
-        await alice_out.wait_for("--> You joined #lobby")
+        alice = await PlainClient.joined("alice", port)
+        alice_out = alice.out
         bob_out = Transcript()
         bob_in = io.StringIO("hello alice, [b]not bold[/b]\n/me waves\n/msg alice psst\n")
         bob_code = await run_plain(options("bob", port), bob_in, bob_out)
         await alice_out.wait_for("<-- bob quit")
-        alice_in.send("bye bob")  # bob is gone: this one only lands in alice's own transcript
+        alice.stdin.send("bye bob")  # bob is gone: this one only lands in alice's own transcript
         await alice_out.wait_for("<alice> bye bob")
-        alice_in.close()
-        return bob_code, await alice, alice_out, bob_out
+        return bob_code, await alice.finish(), alice_out, bob_out
 
     bob_code, alice_code, alice_out, bob_out = asyncio.run(scenario())
     assert (bob_code, alice_code) == (0, 0)
@@ -54,9 +52,8 @@ def test_piped_command_line_client_delivers_then_quits(chat_server: tuple[str, i
     _, port = chat_server
 
     async def scenario() -> tuple[subprocess.CompletedProcess[str], Transcript]:
-        listener_in, heard = HeldOpenInput(), Transcript()
-        listener = asyncio.create_task(run_plain(options("ears", port), listener_in.reader, heard))
-        await heard.wait_for("--> You joined #lobby")
+        listener = await PlainClient.joined("ears", port)
+        heard = listener.out
         command = [sys.executable, "-m", "chatkit", "join", "--nick", "bot", "--port", str(port)]
         lines = "".join(f"line {n}\n" for n in range(5))
         result = await asyncio.to_thread(
@@ -70,8 +67,7 @@ def test_piped_command_line_client_delivers_then_quits(chat_server: tuple[str, i
             env={**os.environ, "NO_COLOR": "1"},
         )
         await heard.wait_for("<-- bot quit")
-        listener_in.close()
-        await listener
+        assert await listener.finish() == 0
         return result, heard
 
     result, heard = asyncio.run(scenario())
@@ -87,10 +83,8 @@ def test_reconnects_and_rejoins_after_a_server_restart(start_server: ServerFacto
     async def scenario() -> tuple[int, Transcript]:
         first = start_server(0)
         _, port = await asyncio.to_thread(first.__enter__)
-        client_in, out = HeldOpenInput(), Transcript()
-        client = asyncio.create_task(
-            run_plain(options("phoenix", port, rooms=("#lobby", "#ash")), client_in.reader, out)
-        )
+        client = PlainClient("phoenix", port, rooms=("#lobby", "#ash"))
+        out = client.out
         await out.wait_for("--> You joined #ash")
         await asyncio.to_thread(first.__exit__, None, None, None)
         await out.wait_for("Reconnecting in")
@@ -103,8 +97,7 @@ def test_reconnects_and_rejoins_after_a_server_restart(start_server: ServerFacto
                 options("bob", port), io.StringIO("welcome back\n"), Transcript()
             )
             await out.wait_for("[#lobby] <bob> welcome back")
-            client_in.close()
-            code = await client
+            code = await client.finish()
         finally:
             await asyncio.to_thread(second.__exit__, None, None, None)
         assert bob_code == 0

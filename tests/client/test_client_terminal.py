@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
-from client_helpers import HeldOpenInput, Transcript, options, registered
+from client_helpers import PlainClient, Transcript, options, registered
 from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
-from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from chatkit.client.plain import run_plain
 from chatkit.client.render import THEME
 from chatkit.client.terminal import ChatCompleter, run_terminal
 
@@ -33,40 +34,50 @@ def test_tab_completes_commands_nicks_and_rooms() -> None:
     assert complete(completer, "al") == []  # not ourselves
 
 
-@pytest.mark.timeout(30)
-def test_prompt_drives_join_talk_and_quit(chat_server: tuple[str, int]) -> None:
-    _, port = chat_server
-    screen = Transcript()
-    console = Console(file=screen, width=100, force_terminal=True, theme=THEME)
+class Terminal:
+    """``run_terminal`` for alice, typed into through a pipe, its screen captured."""
 
-    async def scenario() -> tuple[int, Transcript]:
-        friend_in, friend_out = HeldOpenInput(), Transcript()
-        friend = asyncio.create_task(
-            run_plain(options("friend", port, rooms=("#python",)), friend_in.reader, friend_out)
-        )
-        await friend_out.wait_for("--> You joined #python")
+    def __init__(self, port: int) -> None:
+        self.screen = Transcript()
+        self.console = Console(file=self.screen, width=100, force_terminal=True, theme=THEME)
+        self.port = port
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[tuple[PipeInput, asyncio.Task[int]]]:
         with create_pipe_input() as keys:
             client = asyncio.create_task(
                 run_terminal(
-                    options("alice", port), console=console, input=keys, output=DummyOutput()
+                    options("alice", self.port),
+                    console=self.console,
+                    input=keys,
+                    output=DummyOutput(),
                 )
             )
-            await screen.wait_for("You joined #lobby")
+            await self.screen.wait_for("You joined #lobby")
+            yield keys, client
+
+
+@pytest.mark.timeout(30)
+def test_prompt_drives_join_talk_and_quit(chat_server: tuple[str, int]) -> None:
+    terminal = Terminal(chat_server[1])
+    screen = terminal.screen
+
+    async def scenario() -> int:
+        friend = await PlainClient.joined("friend", terminal.port, "#python")
+        async with terminal.running() as (keys, client):
             keys.send_text("/join #python\r")
-            await friend_out.wait_for("--> alice joined #python")
+            await friend.out.wait_for("--> alice joined #python")
             keys.send_text("hello [red]friend[/red]\r")
-            await friend_out.wait_for("[#python] <alice> hello [red]friend[/red]")
-            friend_in.send("hi alice")
+            await friend.out.wait_for("[#python] <alice> hello [red]friend[/red]")
+            friend.stdin.send("hi alice")
             await screen.wait_for("<friend> hi alice")
             keys.send_text("/quit see you\r")
             code = await client
-        await friend_out.wait_for("<-- alice quit (Quit: see you)")
-        friend_in.close()
-        await friend
-        return code, friend_out
+        await friend.out.wait_for("<-- alice quit (Quit: see you)")
+        assert await friend.finish() == 0
+        return code
 
-    code, _ = asyncio.run(scenario())
-    assert code == 0
+    assert asyncio.run(scenario()) == 0
     shown = screen.lines()
     assert any(line.endswith("--> You joined #python") for line in shown)
     assert any(line.endswith("<alice> hello [red]friend[/red]") for line in shown)  # literally
@@ -76,29 +87,16 @@ def test_prompt_drives_join_talk_and_quit(chat_server: tuple[str, int]) -> None:
 
 @pytest.mark.timeout(30)
 def test_ctrl_c_sends_quit_and_exits_0(chat_server: tuple[str, int]) -> None:
-    _, port = chat_server
-    screen = Transcript()
-    console = Console(file=screen, width=100, force_terminal=True, theme=THEME)
+    terminal = Terminal(chat_server[1])
 
     async def scenario() -> tuple[int, Transcript]:
-        watcher_in, watcher_out = HeldOpenInput(), Transcript()
-        watcher = asyncio.create_task(
-            run_plain(options("watcher", port), watcher_in.reader, watcher_out)
-        )
-        await watcher_out.wait_for("--> You joined #lobby")
-        with create_pipe_input() as keys:
-            client = asyncio.create_task(
-                run_terminal(
-                    options("alice", port), console=console, input=keys, output=DummyOutput()
-                )
-            )
-            await screen.wait_for("You joined #lobby")
+        watcher = await PlainClient.joined("watcher", terminal.port)
+        async with terminal.running() as (keys, client):
             keys.send_text("half a line\x03")  # Ctrl-C while typing
             code = await client
-        await watcher_out.wait_for("<-- alice quit (Quit: Leaving)")
-        watcher_in.close()
-        await watcher
-        return code, watcher_out
+        await watcher.out.wait_for("<-- alice quit (Quit: Leaving)")
+        assert await watcher.finish() == 0
+        return code, watcher.out
 
     code, watcher_out = asyncio.run(scenario())
     assert code == 0
