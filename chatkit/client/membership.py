@@ -152,19 +152,13 @@ def on_names_end(state: ClientState, message: Message) -> None:
         state.emit(Names(room_name, tuple(entries)))
 
 
-@handles("332")
-def on_topic_reply(state: ClientState, message: Message) -> None:
-    room_name, topic = param(message, 1), param(message, 2)
-    room = state.room(room_name)
-    if room is not None:
-        room.topic = topic
-    state.emit(Topic(room_name, topic))
-
-
-@handles("TOPIC")
+@handles("332", "TOPIC")
 def on_topic(state: ClientState, message: Message) -> None:
-    room_name, topic = param(message, 0), param(message, 1)
+    """``332`` tells the topic on join (``:srv 332 me #room :text``); ``TOPIC`` a change."""
+    changed = message.command == "TOPIC"
+    offset = 0 if changed else 1  # a numeric's first parameter is our own nick
+    room_name, topic = param(message, offset), param(message, offset + 1)
     room = state.room(room_name)
     if room is not None:
         room.topic = topic
-    state.emit(Topic(room_name, topic, sender(message)))
+    state.emit(Topic(room_name, topic, sender(message) if changed else None))
