@@ -35,12 +35,18 @@ class ServerConfig:
     #: IRCv3 message-tags: up to 8191 bytes of tags in front of the 512.
     max_tag_bytes: int = 8191
     nick_length: int = 30
+    #: Longest username (from USER) we keep; announced as USERLEN.
+    user_length: int = 10
     channel_length: int = 50
     topic_length: int = 390
     kick_length: int = 255
     away_length: int = 200
     #: Rooms one client may be in at once (CHANLIMIT); stops one client creating thousands.
     max_rooms_per_client: int = 50
+    #: Targets one PRIVMSG/NOTICE may name (``PRIVMSG a,b,#c :hi``); announced as MAXTARGETS.
+    max_targets: int = 4
+    #: Mode changes with a parameter one MODE line may carry (``+ooo a b c``); MODES=.
+    max_modes: int = 4
     #: Connections accepted at once; the next one gets ERROR and is closed.
     max_clients: int = 20_000
 

@@ -137,7 +137,8 @@ class Message:
             raise RemoteProtocolError("message has no command")
         if sep:
             trailing = tail
-        words = head.split()
+        # Only the space separates parameters: a tab or form feed is part of a parameter.
+        words = [word for word in head.split(" ") if word]
         if not words:
             raise RemoteProtocolError("message has no command")
         command = words[0].upper()

@@ -1,0 +1,198 @@
+"""MODE: user modes (only ``+i``) and room modes (``+n +t +k +l +o``).
+
+A room's modes are announced in ISUPPORT as ``CHANMODES=,k,l,nt`` and ``PREFIX=(o)@``:
+``k`` and ``o`` always take a parameter, ``l`` only when set, ``n`` and ``t`` never. Every
+change that took effect is broadcast to the room in one line, e.g.
+``:alice!~a@host MODE #room +o-l bob``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatkit import numerics as rpl
+from chatkit.lines import encode_line
+
+if TYPE_CHECKING:
+    from chatkit.core import ChatCore
+    from chatkit.protocol import Message
+    from chatkit.room import Room
+    from chatkit.session import Session
+
+#: Longest room key we accept (the common limit on other servers).
+_KEY_LENGTH = 23
+
+
+def mode(core: ChatCore, session: Session, message: Message) -> None:
+    """MODE <nick|room> [<modestring> [<args>...]]: show or change modes."""
+    if message.params[0].startswith("#"):
+        _room_mode(core, session, message)
+    else:
+        _user_mode(core, session, message)
+
+
+def _user_mode(core: ChatCore, session: Session, message: Message) -> None:
+    name = message.params[0]
+    target = core.find_nick(name)
+    if target is None or not target.registered:
+        core.reply(session, rpl.ERR_NOSUCHNICK, name, "No such nick/channel")
+        return
+    if target is not session:
+        core.reply(session, rpl.ERR_USERSDONTMATCH, "Can't change mode for other users")
+        return
+    if len(message.params) < 2:
+        core.reply(session, rpl.RPL_UMODEIS, "+i" if session.invisible else "+")
+        return
+    sign = "+"
+    unknown = False
+    changed = ""
+    for char in message.params[1]:
+        if char in "+-":
+            sign = char
+        elif char == "i":
+            wanted = sign == "+"
+            if session.invisible != wanted:
+                session.invisible = wanted
+                core.invisible_count += 1 if wanted else -1
+                changed += sign + "i"
+        else:
+            unknown = True
+    if changed:
+        session.send(encode_line(session.name, "MODE", session.name, changed))
+    if unknown:
+        core.reply(session, rpl.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+
+
+def _room_mode(core: ChatCore, session: Session, message: Message) -> None:
+    params = message.params
+    room = core.find_room(params[0])
+    if room is None:
+        core.reply(session, rpl.ERR_NOSUCHCHANNEL, params[0], "No such channel")
+        return
+    if len(params) < 2:
+        core.reply(
+            session, rpl.RPL_CHANNELMODEIS, room.name, *room.mode_string(session in room.members)
+        )
+        core.reply(session, rpl.RPL_CREATIONTIME, room.name, str(room.created))
+        return
+    if params[1].lstrip("+") == "b" and len(params) == 2:
+        # Clients ask for the ban list on join; we have no bans, so the list is empty.
+        core.reply(session, rpl.RPL_ENDOFBANLIST, room.name, "End of channel ban list")
+        return
+    changes = _parse_changes(core, session, params[1], list(params[2:]))
+    if not changes:
+        return
+    if session not in room.operators:
+        core.reply(session, rpl.ERR_CHANOPRIVSNEEDED, room.name, "You're not channel operator")
+        return
+    applied = [done for change in changes if (done := _apply(core, session, room, *change))]
+    if applied:
+        room.broadcast(
+            encode_line(session.prefix, "MODE", room.name, *_format(applied), trailing=False)
+        )
+
+
+Change = tuple[str, str, str | None]
+
+
+def _parse_changes(
+    core: ChatCore, session: Session, modestring: str, args: list[str]
+) -> list[Change]:
+    """Split ``+kl-n key 10`` into ``[("+", "k", "key"), ("+", "l", "10"), ("-", "n", None)]``."""
+    changes: list[Change] = []
+    sign = "+"
+    with_arg = 0
+    for char in modestring:
+        if char in "+-":
+            sign = char
+        elif char in "nt" or (char in "kl" and sign == "-"):
+            # -k takes the key as a parameter on most servers; accept it with or without.
+            if char == "k" and args:
+                args.pop(0)
+            changes.append((sign, char, None))
+        elif char in "klo":
+            if not args:
+                core.reply(session, rpl.ERR_NEEDMOREPARAMS, "MODE", "Not enough parameters")
+                continue
+            with_arg += 1
+            if with_arg > core.config.max_modes:
+                break
+            changes.append((sign, char, args.pop(0)))
+        else:
+            core.reply(session, rpl.ERR_UNKNOWNMODE, char, "is unknown mode char to me")
+    return changes
+
+
+def _apply(
+    core: ChatCore, session: Session, room: Room, sign: str, char: str, arg: str | None
+) -> Change | None:
+    """Apply one change; return it as it should be broadcast, or ``None`` if nothing changed."""
+    on = sign == "+"
+    if char == "n":
+        if room.no_external == on:
+            return None
+        room.no_external = on
+    elif char == "t":
+        if room.topic_lock == on:
+            return None
+        room.topic_lock = on
+    elif char == "k":
+        if not on:
+            if room.password is None:
+                return None
+            room.password = None
+            return (sign, char, "*")
+        if not arg or len(arg) > _KEY_LENGTH or any(ch in arg for ch in " ,:"):
+            core.reply(session, rpl.ERR_INVALIDMODEPARAM, room.name, "k", arg or "*", "Invalid key")
+            return None
+        room.password = arg
+    elif char == "l":
+        if not on:
+            if room.limit is None:
+                return None
+            room.limit = None
+            return (sign, char, None)
+        if arg is None or not arg.isdigit() or int(arg) <= 0:
+            core.reply(
+                session, rpl.ERR_INVALIDMODEPARAM, room.name, "l", arg or "*", "Invalid limit"
+            )
+            return None
+        room.limit = int(arg)
+        arg = str(room.limit)
+    elif char == "o" and arg is not None:
+        target = core.find_nick(arg)
+        if target is None or not target.registered:
+            core.reply(session, rpl.ERR_NOSUCHNICK, arg, "No such nick/channel")
+            return None
+        if target not in room.members:
+            core.reply(
+                session,
+                rpl.ERR_USERNOTINCHANNEL,
+                target.name,
+                room.name,
+                "They aren't on that channel",
+            )
+            return None
+        if (target in room.operators) == on:
+            return None
+        if on:
+            room.operators.add(target)
+        else:
+            room.operators.discard(target)
+        arg = target.name
+    return (sign, char, arg)
+
+
+def _format(applied: list[Change]) -> list[str]:
+    """``[("+", "o", "bob"), ("-", "l", None)]`` becomes ``["+o-l", "bob"]``."""
+    flags = ""
+    sign = ""
+    args: list[str] = []
+    for change_sign, char, arg in applied:
+        if change_sign != sign:
+            flags += change_sign
+            sign = change_sign
+        flags += char
+        if arg is not None:
+            args.append(arg)
+    return [flags, *args]

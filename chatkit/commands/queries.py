@@ -1,0 +1,190 @@
+"""Questions about the server and its users: MOTD, LUSERS, VERSION, WHO, WHOIS, USERHOST, ISON.
+
+None of these change any state; they only read the core's tables and reply.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from chatkit import __version__
+from chatkit import numerics as rpl
+from chatkit.casemap import casefold
+
+if TYPE_CHECKING:
+    from chatkit.core import ChatCore
+    from chatkit.protocol import Message
+    from chatkit.room import Room
+    from chatkit.session import Session
+
+
+def send_lusers(core: ChatCore, session: Session) -> None:
+    """251-255 and 265/266: how many users, rooms and connections there are."""
+    total = core.user_count
+    invisible = core.invisible_count
+    users = total - invisible
+    unknown = len(core.sessions) - total
+    core.reply(
+        session,
+        rpl.RPL_LUSERCLIENT,
+        f"There are {users} users and {invisible} invisible on 1 servers",
+    )
+    core.reply(session, rpl.RPL_LUSEROP, "0", "operator(s) online")
+    core.reply(session, rpl.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
+    core.reply(session, rpl.RPL_LUSERCHANNELS, str(len(core.rooms)), "channels formed")
+    core.reply(session, rpl.RPL_LUSERME, f"I have {total} clients and 0 servers")
+    most = max(core.max_users, total)
+    core.reply(
+        session,
+        rpl.RPL_LOCALUSERS,
+        str(total),
+        str(most),
+        f"Current local users {total}, max {most}",
+    )
+    core.reply(
+        session,
+        rpl.RPL_GLOBALUSERS,
+        str(total),
+        str(most),
+        f"Current global users {total}, max {most}",
+    )
+
+
+def send_motd(core: ChatCore, session: Session) -> None:
+    """375/372/376 with the message of the day, or 422 when there is none."""
+    lines = core.config.motd
+    if not lines:
+        core.reply(session, rpl.ERR_NOMOTD, "MOTD File is missing")
+        return
+    core.reply(session, rpl.RPL_MOTDSTART, f"- {core.server_name} Message of the day - ")
+    for line in lines:
+        core.reply(session, rpl.RPL_MOTD, f"- {line}")
+    core.reply(session, rpl.RPL_ENDOFMOTD, "End of /MOTD command.")
+
+
+def motd(core: ChatCore, session: Session, message: Message) -> None:
+    """MOTD: the message of the day again."""
+    send_motd(core, session)
+
+
+def lusers(core: ChatCore, session: Session, message: Message) -> None:
+    """LUSERS: user and room counts."""
+    send_lusers(core, session)
+
+
+def version(core: ChatCore, session: Session, message: Message) -> None:
+    """VERSION: 351 with our version and server name."""
+    core.reply(
+        session, rpl.RPL_VERSION, f"chatkit-{__version__}", core.server_name, "sans-I/O core"
+    )
+
+
+def _who_line(core: ChatCore, asker: Session, target: Session, room: Room | None) -> None:
+    # 352: <room> <user> <host> <server> <nick> <H|G>[@] :<hopcount> <realname>
+    flags = "G" if target.away is not None else "H"
+    if room is not None and target in room.operators:
+        flags += "@"
+    core.reply(
+        asker,
+        rpl.RPL_WHOREPLY,
+        room.name if room is not None else "*",
+        target.user or "*",
+        target.host,
+        core.server_name,
+        target.name,
+        flags,
+        f"0 {target.realname}",
+    )
+
+
+def _mask_pattern(mask: str) -> re.Pattern[str]:
+    # IRC masks: "*" is any run of characters, "?" any one character; compared casefolded.
+    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in casefold(mask))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def who(core: ChatCore, session: Session, message: Message) -> None:
+    """WHO [<room>|<mask>]: 352 per matching user, then 315.
+
+    For a room: its members (invisible ones only if you are a member too). Otherwise the
+    mask is matched against nick, user, host and real name; ``*`` or ``0`` means everyone
+    visible (users sharing a room with you, and everyone who is not +i).
+    """
+    mask = message.params[0] if message.params else "*"
+    if mask.startswith("#"):
+        room = core.find_room(mask)
+        if room is not None:
+            member = session in room.members
+            for target in room.members:
+                if member or not target.invisible:
+                    _who_line(core, session, target, room)
+    else:
+        pattern = _mask_pattern("*" if mask == "0" else mask)
+        peers = core.peers(session)
+        for target in core.registered_sessions():
+            if target.invisible and target is not session and target not in peers:
+                continue
+            fields = (target.name, target.user or "", target.host, target.realname)
+            if any(pattern.fullmatch(casefold(value)) for value in fields):
+                _who_line(core, session, target, None)
+    core.reply(session, rpl.RPL_ENDOFWHO, mask, "End of /WHO list")
+
+
+def whois(core: ChatCore, session: Session, message: Message) -> None:
+    """WHOIS [<server>] <nick>: 311, 319, 312, 301, 317 and 318 (or 401 and 318)."""
+    if not message.params or not message.params[-1]:
+        core.reply(session, rpl.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    name = message.params[-1]
+    target = core.find_nick(name)
+    if target is None or not target.registered:
+        core.reply(session, rpl.ERR_NOSUCHNICK, name, "No such nick/channel")
+        core.reply(session, rpl.RPL_ENDOFWHOIS, name, "End of /WHOIS list")
+        return
+    nick = target.name
+    core.reply(
+        session, rpl.RPL_WHOISUSER, nick, target.user or "*", target.host, "*", target.realname
+    )
+    rooms = [
+        ("@" if target in room.operators else "") + room.name
+        for room in target.rooms.values()
+        if not target.invisible or session in room.members or session is target
+    ]
+    if rooms:
+        core.reply(session, rpl.RPL_WHOISCHANNELS, nick, " ".join(rooms))
+    core.reply(session, rpl.RPL_WHOISSERVER, nick, core.server_name, core.config.network)
+    if target.away is not None:
+        core.reply(session, rpl.RPL_AWAY, nick, target.away)
+    idle = int(core.now - target.idle_since) if target.idle_since is not None else 0
+    core.reply(
+        session,
+        rpl.RPL_WHOISIDLE,
+        nick,
+        str(max(idle, 0)),
+        str(target.signon),
+        "seconds idle, signon time",
+    )
+    core.reply(session, rpl.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+
+
+def userhost(core: ChatCore, session: Session, message: Message) -> None:
+    """USERHOST <nick>{ <nick>}: 302 with ``nick=+user@host`` (``-`` when away)."""
+    replies = []
+    for name in message.params[:5]:
+        target = core.find_nick(name)
+        if target is not None and target.registered:
+            away = "-" if target.away is not None else "+"
+            replies.append(f"{target.name}={away}{target.user}@{target.host}")
+    core.reply(session, rpl.RPL_USERHOST, " ".join(replies))
+
+
+def ison(core: ChatCore, session: Session, message: Message) -> None:
+    """ISON <nick>{ <nick>}: 303 with the nicks that are online (clients' notify lists)."""
+    online = []
+    for param in message.params:
+        for name in param.split():
+            target = core.find_nick(name)
+            if target is not None and target.registered:
+                online.append(target.name)
+    core.reply(session, rpl.RPL_ISON, " ".join(online))

@@ -1,0 +1,118 @@
+"""A fake transport and a harness that drive :class:`chatkit.core.ChatCore` without sockets.
+
+``server.connect("alice")`` gives a registered client in one line; ``alice.send("JOIN #a")``
+feeds bytes to the core and ``alice.lines()`` returns what the core sent since the last look.
+Time only moves when a test moves it (``server.advance(seconds)``).
+"""
+
+from __future__ import annotations
+
+from chatkit.config import ServerConfig
+from chatkit.core import ChatCore
+from chatkit.protocol import Message
+from chatkit.session import Session
+
+#: The wall clock the harness pins, so timestamps in replies are predictable.
+WALL_CLOCK = 1_700_000_000
+
+
+class FakeTransport:
+    """Records every ``send`` and the first ``close``, like a backend that never blocks."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.close_reason: str | None = None
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def close(self, reason: str) -> None:
+        if self.close_reason is None:
+            self.close_reason = reason
+
+    @property
+    def closed(self) -> bool:
+        return self.close_reason is not None
+
+
+class Client:
+    """One fake connection to the core."""
+
+    def __init__(self, harness: Harness, peer: str) -> None:
+        self.harness = harness
+        self.transport = FakeTransport()
+        self.session: Session = harness.core.connect(self.transport, peer)
+        self._read = 0
+
+    def send(self, *lines: str) -> None:
+        """Send whole lines (CRLF added)."""
+        self.send_bytes("".join(line + "\r\n" for line in lines).encode())
+
+    def send_bytes(self, data: bytes) -> None:
+        self.harness.core.receive(self.session, data, self.harness.now)
+
+    def lines(self) -> list[str]:
+        """Decoded lines received since the last call (without CRLF)."""
+        new = self.transport.sent[self._read :]
+        self._read = len(self.transport.sent)
+        text = b"".join(new).decode()
+        assert text == "" or text.endswith("\r\n"), text
+        return text.split("\r\n")[:-1]
+
+    def messages(self) -> list[Message]:
+        return [Message.parse(line) for line in self.lines()]
+
+    def commands(self) -> list[str]:
+        """Just the command (or numeric) of each new line."""
+        return [message.command for message in self.messages()]
+
+    def register(self, nick: str, user: str | None = None) -> Client:
+        self.send(f"NICK {nick}", f"USER {user or nick} 0 * :{nick} Example")
+        assert any(" 001 " in line for line in self.lines()), f"{nick} did not register"
+        return self
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.closed
+
+
+class Harness:
+    """A core with a controllable clock."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.core = ChatCore(config, clock=lambda: WALL_CLOCK)
+        self.now = 1000.0
+        self._port = 40000
+
+    def client(self, peer: str | None = None) -> Client:
+        """A new connection, not registered yet."""
+        self._port += 1
+        return Client(self, peer or f"127.0.0.1:{self._port}")
+
+    def connect(self, nick: str, user: str | None = None) -> Client:
+        """A new registered connection with the welcome burst already read."""
+        return self.client().register(nick, user)
+
+    def tick(self) -> None:
+        self.core.tick(self.now)
+
+    def advance(self, seconds: float, step: float = 0.25) -> None:
+        """Move time forward, ticking every ``step`` seconds like a backend does."""
+        end = self.now + seconds
+        while self.now < end:
+            self.now = min(end, self.now + step)
+            self.core.tick(self.now)
+
+
+def make_config(**overrides: object) -> ServerConfig:
+    """Test config: flood control off unless a test turns it on, predictable MOTD."""
+    values: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "server_name": "irc.test",
+        "flood_control": False,
+        "motd": ("Hello",),
+    }
+    values.update(overrides)
+    return ServerConfig(**values)  # type: ignore[arg-type]

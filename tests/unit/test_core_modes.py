@@ -1,0 +1,117 @@
+"""MODE: user mode +i and room modes +n +t +k +l +o, with their errors."""
+
+from __future__ import annotations
+
+from fake_client import Client, Harness
+
+
+def _joined(server: Harness, *nicks: str) -> list[Client]:
+    clients = [server.connect(nick) for nick in nicks]
+    for client in clients:
+        client.send("JOIN #r")
+    for client in clients:
+        client.lines()
+    return clients
+
+
+def test_user_mode_query_and_invisible(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("MODE alice")
+    assert alice.lines() == [":irc.test 221 alice :+"]
+    alice.send("MODE Alice +i", "MODE alice +i", "MODE alice")
+    assert alice.lines() == [":alice MODE alice :+i", ":irc.test 221 alice :+i"]
+    alice.send("MODE alice -i+x")
+    assert alice.lines() == [":alice MODE alice :-i", ":irc.test 501 alice :Unknown MODE flag"]
+
+
+def test_user_mode_other_user_and_unknown(server: Harness) -> None:
+    alice = server.connect("alice")
+    server.connect("bob")
+    alice.send("MODE bob", "MODE bob +i", "MODE ghost +i")
+    assert alice.lines() == [
+        ":irc.test 502 alice :Can't change mode for other users",
+        ":irc.test 502 alice :Can't change mode for other users",
+        ":irc.test 401 alice ghost :No such nick/channel",
+    ]
+
+
+def test_room_mode_query(server: Harness) -> None:
+    alice, bob = _joined(server, "alice", "bob")
+    alice.send("MODE #r +kl secret 10")
+    bob.lines()
+    bob.send("MODE #R")
+    assert bob.lines() == [
+        ":irc.test 324 bob #r +klnt secret :10",
+        ":irc.test 329 bob #r :1700000000",
+    ]
+    carol = server.connect("carol")
+    carol.send("MODE #r", "MODE #none")
+    assert carol.lines() == [
+        ":irc.test 324 carol #r +klnt * :10",
+        ":irc.test 329 carol #r :1700000000",
+        ":irc.test 403 carol #none :No such channel",
+    ]
+
+
+def test_room_mode_changes_are_broadcast_once(server: Harness) -> None:
+    alice, bob = _joined(server, "alice", "bob")
+    alice.send("MODE #r +o-t+k bob key")
+    expected = [":alice!~alice@127.0.0.1 MODE #r +o-t+k bob key"]
+    assert alice.lines() == expected
+    assert bob.lines() == expected
+    room = server.core.find_room("#r")
+    assert room is not None
+    assert bob.session in room.operators
+    assert not room.topic_lock
+    assert room.password == "key"
+    alice.send("MODE #r -k+n", "MODE #r -o+l bob 3", "MODE #r -l")
+    assert bob.lines() == [
+        ":alice!~alice@127.0.0.1 MODE #r -k *",
+        ":alice!~alice@127.0.0.1 MODE #r -o+l bob 3",
+        ":alice!~alice@127.0.0.1 MODE #r -l",
+    ]
+    alice.send("MODE #r +n", "MODE #r -l")  # no change: nothing broadcast
+    assert bob.lines() == []
+
+
+def test_room_mode_needs_operator(server: Harness) -> None:
+    _alice, bob = _joined(server, "alice", "bob")
+    bob.send("MODE #r +o bob", "MODE #r -n")
+    assert bob.lines() == [
+        ":irc.test 482 bob #r :You're not channel operator",
+        ":irc.test 482 bob #r :You're not channel operator",
+    ]
+
+
+def test_room_mode_errors(server: Harness) -> None:
+    alice, _bob = _joined(server, "alice", "bob")
+    server.connect("carol")
+    alice.send("MODE #r +x", "MODE #r +k", "MODE #r +l", "MODE #r +o")
+    assert alice.lines() == [
+        ":irc.test 472 alice x :is unknown mode char to me",
+        ":irc.test 461 alice MODE :Not enough parameters",
+        ":irc.test 461 alice MODE :Not enough parameters",
+        ":irc.test 461 alice MODE :Not enough parameters",
+    ]
+    alice.send("MODE #r +o carol", "MODE #r +o ghost", "MODE #r +l zero", "MODE #r +k a,b")
+    assert alice.lines() == [
+        ":irc.test 441 alice carol #r :They aren't on that channel",
+        ":irc.test 401 alice ghost :No such nick/channel",
+        ":irc.test 696 alice #r l zero :Invalid limit",
+        ":irc.test 696 alice #r k a,b :Invalid key",
+    ]
+
+
+def test_ban_list_query_is_empty(server: Harness) -> None:
+    (alice,) = _joined(server, "alice")
+    alice.send("MODE #r b", "MODE #r +b")
+    assert alice.lines() == [
+        ":irc.test 368 alice #r :End of channel ban list",
+        ":irc.test 368 alice #r :End of channel ban list",
+    ]
+
+
+def test_mode_parameter_limit(server: Harness) -> None:
+    alice, *_others = _joined(server, "alice", "b1", "b2", "b3", "b4", "b5")
+    alice.send("MODE #r +ooooo b1 b2 b3 b4 b5")
+    assert alice.lines() == [":alice!~alice@127.0.0.1 MODE #r +oooo b1 b2 b3 b4"]

@@ -1,0 +1,226 @@
+"""Registration: NICK/USER in any order, CAP negotiation, PASS, the welcome burst, limits."""
+
+from __future__ import annotations
+
+from fake_client import FakeTransport, Harness, make_config
+
+from chatkit.core import TICK_INTERVAL, ChatCore
+
+
+def test_nick_then_user_registers_with_full_burst(server: Harness) -> None:
+    alice = server.client()
+    alice.send("NICK alice", "USER alice 0 * :Alice Liddell")
+    commands = alice.commands()
+    assert commands[:5] == ["001", "002", "003", "004", "005"]
+    assert commands[-3:] == ["375", "372", "376"]
+    assert {"251", "252", "253", "254", "255", "265", "266"} <= set(commands)
+    assert alice.session.registered
+
+
+def test_welcome_lines_carry_server_name_and_prefix(server: Harness) -> None:
+    alice = server.client("10.0.0.5:4444")
+    alice.send("USER al 0 * :Alice", "NICK alice")  # USER before NICK works too
+    lines = alice.lines()
+    assert lines[0] == ":irc.test 001 alice :Welcome to the chatkit IRC Network, alice!~al@10.0.0.5"
+    assert lines[3] == ":irc.test 004 alice irc.test chatkit-0.1.0 i klnot klo"
+    assert all(line.startswith(":irc.test ") for line in lines)
+
+
+def test_isupport_tokens(server: Harness) -> None:
+    alice = server.client()
+    alice.send("NICK alice", "USER a 0 * :A")
+    tokens: set[str] = set()
+    for message in alice.messages():
+        if message.command == "005":
+            assert message.params[-1] == "are supported by this server"
+            tokens.update(message.params[1:-1])
+    for expected in (
+        "CASEMAPPING=rfc1459",
+        "CHANTYPES=#",
+        "PREFIX=(o)@",
+        "CHANMODES=,k,l,nt",
+        "NICKLEN=30",
+        "CHANNELLEN=50",
+        "TOPICLEN=390",
+        "KICKLEN=255",
+        "AWAYLEN=200",
+        "CHANLIMIT=#:50",
+        "NETWORK=chatkit",
+        "MAXTARGETS=4",
+        "MODES=4",
+        "USERLEN=10",
+    ):
+        assert expected in tokens
+
+
+def test_no_motd_gives_422() -> None:
+    harness = Harness(make_config(motd=()))
+    alice = harness.client()
+    alice.send("NICK alice", "USER a 0 * :A")
+    assert alice.commands()[-1] == "422"
+
+
+def test_cap_negotiation_holds_registration_until_end(server: Harness) -> None:
+    alice = server.client()
+    alice.send("CAP LS 302", "NICK alice", "USER a 0 * :A")
+    assert alice.lines() == [":irc.test CAP * LS :multi-prefix userhost-in-names"]
+    assert not alice.session.registered
+    alice.send("CAP REQ :multi-prefix userhost-in-names")
+    assert alice.lines() == [":irc.test CAP alice ACK :multi-prefix userhost-in-names"]
+    alice.send("CAP LIST")
+    assert alice.lines() == [":irc.test CAP alice LIST :multi-prefix userhost-in-names"]
+    alice.send("CAP END")
+    assert alice.commands()[0] == "001"
+
+
+def test_cap_req_unknown_is_nak_and_changes_nothing(server: Harness) -> None:
+    alice = server.client()
+    alice.send("CAP REQ :multi-prefix sasl")
+    assert alice.lines() == [":irc.test CAP * NAK :multi-prefix sasl"]
+    assert alice.session.caps == set()
+    alice.send("CAP REQ multi-prefix", "CAP REQ :-multi-prefix")
+    assert alice.lines()[-1] == ":irc.test CAP * ACK :-multi-prefix"
+    assert alice.session.caps == set()
+
+
+def test_cap_errors(server: Harness) -> None:
+    alice = server.client()
+    alice.send("CAP FOO", "CAP REQ", "CAP")
+    assert alice.lines() == [
+        ":irc.test 410 * FOO :Invalid CAP command",
+        ":irc.test 461 * CAP :Not enough parameters",
+        ":irc.test 461 * CAP :Not enough parameters",
+    ]
+
+
+def test_cap_end_without_negotiation_is_harmless(server: Harness) -> None:
+    alice = server.client()
+    alice.send("CAP END", "NICK alice", "USER a 0 * :A")
+    assert alice.commands()[0] == "001"
+
+
+def test_commands_before_registration_get_451(server: Harness) -> None:
+    alice = server.client()
+    alice.send("JOIN #a", "PRIVMSG bob :hi")
+    assert alice.lines() == [
+        ":irc.test 451 * :You have not registered",
+        ":irc.test 451 * :You have not registered",
+    ]
+
+
+def test_ping_works_before_registration(server: Harness) -> None:
+    alice = server.client()
+    alice.send("PING :abc def")
+    assert alice.lines() == [":irc.test PONG irc.test :abc def"]
+
+
+def test_unknown_and_lowercase_commands(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("FROB x", "ping token")
+    assert alice.lines() == [
+        ":irc.test 421 alice FROB :Unknown command",
+        ":irc.test PONG irc.test :token",
+    ]
+
+
+def test_missing_parameters_get_461(server: Harness) -> None:
+    alice = server.client()
+    alice.send("USER a 0 *", "PING", "PASS")
+    assert alice.commands() == ["461", "461", "461"]
+    alice.register("alice")
+    for command in ("JOIN", "PART", "TOPIC", "KICK #a", "MODE", "USERHOST", "ISON"):
+        alice.send(command)
+        name = command.split()[0]
+        assert alice.lines() == [f":irc.test 461 alice {name} :Not enough parameters"]
+
+
+def test_reregistration_gets_462(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("USER b 0 * :B", "PASS secret")
+    assert alice.commands() == ["462", "462"]
+
+
+def test_password_required() -> None:
+    harness = Harness(make_config(password="sesame"))
+    good = harness.client()
+    good.send("PASS sesame", "NICK good", "USER g 0 * :G")
+    assert good.commands()[0] == "001"
+    bad = harness.client()
+    bad.send("PASS wrong", "NICK bad", "USER b 0 * :B")
+    assert bad.lines() == [
+        ":irc.test 464 bad :Password incorrect",
+        "ERROR :Closing Link: 127.0.0.1 (Bad Password)",
+    ]
+    assert bad.closed
+    assert harness.core.find_nick("bad") is None
+    missing = harness.client()
+    missing.send("NICK missing", "USER m 0 * :M")
+    assert missing.commands() == ["464", "ERROR"]
+
+
+def test_username_is_cleaned_and_capped(server: Harness) -> None:
+    alice = server.client()
+    alice.send("NICK alice", "USER a@b!c:averyveryverylongname 0 * :A")
+    assert alice.session.prefix == "alice!~abcaveryve@127.0.0.1"
+
+
+def test_ipv6_peer_host_is_safe_in_parameters(server: Harness) -> None:
+    alice = server.client("[::1]:6000")
+    alice.register("alice")
+    assert alice.session.host == "0::1"
+    alice.send("WHOIS alice")
+    assert alice.lines()[0] == ":irc.test 311 alice alice ~alice 0::1 * :alice Example"
+
+
+def test_max_clients() -> None:
+    harness = Harness(make_config(max_clients=2))
+    harness.connect("a")
+    harness.connect("b")
+    third = harness.client()
+    assert third.lines() == ["ERROR :Server is full"]
+    assert third.transport.close_reason == "Server is full"
+    third.send("NICK c")  # a closed session ignores everything
+    assert third.lines() == []
+    assert len(harness.core.sessions) == 2
+
+
+def test_tick_interval_is_public() -> None:
+    assert TICK_INTERVAL == ChatCore.TICK_INTERVAL == 0.25
+
+
+def test_registration_timeout() -> None:
+    harness = Harness(make_config(registration_timeout=10))
+    slow = harness.client()
+    harness.advance(9)
+    assert not slow.closed
+    harness.advance(2.5)
+    assert slow.lines() == ["ERROR :Closing Link: 127.0.0.1 (Registration timed out)"]
+    assert slow.closed
+
+
+def test_registration_timeout_counts_from_first_data() -> None:
+    harness = Harness(make_config(registration_timeout=10))
+    harness.advance(100)
+    alice = harness.client()
+    alice.send("NICK alice")
+    harness.advance(5)
+    alice.send("USER a 0 * :A")
+    assert alice.session.registered
+    harness.advance(20)
+    assert not alice.closed
+
+
+def test_overlong_line_gets_417(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("PRIVMSG bob :" + "x" * 600, "PING ok")
+    assert alice.lines() == [
+        ":irc.test 417 alice :Input line was too long",
+        ":irc.test PONG irc.test :ok",
+    ]
+
+
+def test_fake_transport_close_is_idempotent() -> None:
+    transport = FakeTransport()
+    transport.close("a")
+    transport.close("b")
+    assert transport.close_reason == "a"
