@@ -13,3 +13,16 @@ How the pieces fit (read them in this order):
 Speed and memory are checked here, with real sockets and a real server process, never by
 timed unit tests.
 """
+
+__all__ = ["BenchError"]
+
+
+class BenchError(Exception):
+    """The bench cannot run: the server did not start, or this is not Linux.
+
+    ::
+
+        BenchError
+        ├── ServerStartError   (runner) the server subprocess did not start or died
+        └── ProcInfoError      (procinfo) memory or CPU time could not be read
+    """

@@ -277,4 +277,3 @@ async def connect_client(
         sock.close()
         raise
     await loop.create_connection(lambda: client, sock=sock)
-

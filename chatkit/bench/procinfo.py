@@ -12,6 +12,8 @@ import resource
 import sys
 from pathlib import Path
 
+from chatkit.bench import BenchError
+
 __all__ = [
     "ProcInfoError",
     "cpu_seconds",
@@ -24,7 +26,7 @@ __all__ = [
 _PROC = Path("/proc")
 
 
-class ProcInfoError(Exception):
+class ProcInfoError(BenchError):
     """A process's memory or CPU time could not be read (not Linux, or the process is gone)."""
 
 

@@ -151,7 +151,11 @@ def check_targets(report: BenchReport) -> list[TargetCheck]:
     fanout: list[ScenarioSummary] = []
     for s in report.summaries:
         m = s.metrics
-        if s.scenario == "connect" and s.backend in ("asyncio", "selectors") and s.clients >= 10_000:
+        if (
+            s.scenario == "connect"
+            and s.backend in ("asyncio", "selectors")
+            and s.clients >= 10_000
+        ):
             value = m.get("rss_per_client_kib", math.nan)
             held = m.get("joined", 0) >= s.clients
             checks.append(
@@ -166,7 +170,9 @@ def check_targets(report: BenchReport) -> list[TargetCheck]:
             joined = m.get("joined", 0)
             checks.append(
                 TargetCheck(
-                    f"holds {s.clients:,} clients", s.backend, f"{joined:,.0f} joined",
+                    f"holds {s.clients:,} clients",
+                    s.backend,
+                    f"{joined:,.0f} joined",
                     joined >= s.clients,
                 )
             )
@@ -176,8 +182,10 @@ def check_targets(report: BenchReport) -> list[TargetCheck]:
             change = m.get("p99_change_pct", math.nan)
             checks.append(
                 TargetCheck(
-                    "a slow client moves the others' p99 by <= 20%", s.backend,
-                    f"{change:+.0f}%", abs(change) <= 20,
+                    "a slow client moves the others' p99 by <= 20%",
+                    s.backend,
+                    f"{change:+.0f}%",
+                    abs(change) <= 20,
                 )
             )
     if fanout:
@@ -185,7 +193,9 @@ def check_targets(report: BenchReport) -> list[TargetCheck]:
         rate = best.metrics.get("delivered_per_s", 0)
         checks.append(
             TargetCheck(
-                "fastest backend fans out >= 200,000 msg/s", best.backend, f"{rate:,.0f}/s",
+                "fastest backend fans out >= 200,000 msg/s",
+                best.backend,
+                f"{rate:,.0f}/s",
                 rate >= 200_000,
             )
         )

@@ -17,6 +17,8 @@ import time
 from collections import deque
 from types import TracebackType
 
+from chatkit.bench import BenchError
+
 __all__ = ["READY_PATTERN", "ServerProcess", "ServerStartError"]
 
 #: The serve command prints the address it bound once it accepts connections; we only rely
@@ -24,7 +26,7 @@ __all__ = ["READY_PATTERN", "ServerProcess", "ServerStartError"]
 READY_PATTERN = re.compile(r"(?P<host>127\.0\.0\.1|localhost|\[::1\]):(?P<port>\d{1,5})\b")
 
 
-class ServerStartError(Exception):
+class ServerStartError(BenchError):
     """The server subprocess did not start, or died during the benchmark."""
 
 
@@ -54,6 +56,8 @@ class ServerProcess:
             "--port", "0",
             "--no-flood",
             "--sendq", str(sendq),
+            # Logging every connect and disconnect would be part of what we measure.
+            "--log-level", "warning",
             *extra_args,
         ]  # fmt: skip
         self.start_timeout = start_timeout

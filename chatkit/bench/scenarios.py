@@ -34,7 +34,7 @@ ROOM = "#bench"
 SLOW_NICK = "slowpoke"
 
 
-class Scenario(str, enum.Enum):
+class Scenario(enum.StrEnum):
     """What to measure."""
 
     connect = "connect"
@@ -236,8 +236,14 @@ async def run_fanout(
     room = await _open_room(target, settings, reporter, result, recorder)
     reporter.stage("fanout: sending", 1)
     phase = await _measure(
-        target, settings, room, room, recorder,
-        duration=settings.duration, rate=settings.rate, drain=True,
+        target,
+        settings,
+        room,
+        room,
+        recorder,
+        duration=settings.duration,
+        rate=settings.rate,
+        drain=True,
     )
     reporter.advance()
     result.metrics.update(
@@ -268,8 +274,12 @@ async def run_slow(
     slow = BenchClient(SLOW_NICK, ROOM, probe=True)
     blaster = BenchClient("blaster", "#blast")
     extra = await open_clients(
-        target, [slow, blaster], concurrency=2, timeout=settings.connect_timeout,
-        reporter=reporter, receive_buffer=4096,
+        target,
+        [slow, blaster],
+        concurrency=2,
+        timeout=settings.connect_timeout,
+        reporter=reporter,
+        receive_buffer=4096,
     )
     result.failures.update(extra.failures)
     if len(extra.joined) < 2:
@@ -284,7 +294,14 @@ async def run_slow(
     try:
         reporter.stage("slow: before", 2)
         before = await _measure(
-            target, settings, room, receivers, recorder, duration=settings.duration, rate=rate, drain=False
+            target,
+            settings,
+            room,
+            receivers,
+            recorder,
+            duration=settings.duration,
+            rate=rate,
+            drain=False,
         )
         reporter.advance()
         if slow.transport is not None:
@@ -292,7 +309,14 @@ async def run_slow(
         paused_at = time.monotonic()
         reporter.stage("slow: with a slow client", 2)
         with_slow = await _measure(
-            target, settings, room, receivers, recorder, duration=settings.duration, rate=rate, drain=True
+            target,
+            settings,
+            room,
+            receivers,
+            recorder,
+            duration=settings.duration,
+            rate=rate,
+            drain=True,
         )
         reporter.advance()
     finally:
@@ -301,8 +325,9 @@ async def run_slow(
         await asyncio.gather(blast, sampler, return_exceptions=True)
     if slow.transport is not None:
         slow.transport.resume_reading()
-    # Read what the server left for it (its ERROR line), then the close; bounded.
-    await asyncio.wait([slow.closed], timeout=2.0)
+    if quits:
+        # Read what the server left for it (its ERROR line), then the close; bounded.
+        await asyncio.wait([slow.closed], timeout=2.0)
     p99_before = percentile(before.latencies, 99)
     p99_with = percentile(with_slow.latencies, 99)
     result.metrics.update(
@@ -356,4 +381,3 @@ SCENARIOS = {
     Scenario.fanout: run_fanout,
     Scenario.slow: run_slow,
 }
-

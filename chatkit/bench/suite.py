@@ -11,13 +11,14 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chatkit.bench import BenchError
 from chatkit.bench.procinfo import ProcInfoError, raise_open_files_limit, require_linux
 from chatkit.bench.results import BenchReport, Machine, RunResult, summarize
 from chatkit.bench.runner import ServerProcess, ServerStartError
 from chatkit.bench.scenarios import Scenario, Settings, run_scenario
 from chatkit.bench.traffic import NullReporter, Reporter, Target
 
-__all__ = ["Plan", "run_plan"]
+__all__ = ["BenchError", "Plan", "run_once", "run_plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,3 @@ def run_once(
             except ServerStartError:
                 reason = f"server died: {exc}"
             return RunResult(backend, scenario.value, settings.clients, failures={reason: 1})
-
-
-__all__ += ["ServerStartError", "ProcInfoError"]

@@ -98,8 +98,9 @@ async def open_clients(
             started = time.monotonic()
             try:
                 async with asyncio.timeout_at(deadline):
-                    await connect_client(client, target.host, target.port,
-                                         receive_buffer=receive_buffer)
+                    await connect_client(
+                        client, target.host, target.port, receive_buffer=receive_buffer
+                    )
                     done[index] = await client.joined - started
             except (OSError, TimeoutError) as exc:
                 outcome.failures[describe_error(exc)] += 1
@@ -182,7 +183,9 @@ async def _send_loop(
         if allowed > 0:
             sent_ns = time.monotonic_ns()
             client.send(
-                b"".join(message_line(room, index, seq + k, sent_ns, padding) for k in range(allowed))
+                b"".join(
+                    message_line(room, index, seq + k, sent_ns, padding) for k in range(allowed)
+                )
             )
             seq += allowed
             await asyncio.sleep(0)  # let the loop flush and read
