@@ -85,6 +85,9 @@ class Machine:
     cpu_count: int
     python: str
     platform: str
+    #: 1, 5 and 15 minute load averages when the bench started: other work on the machine
+    #: steals CPU from both the server and the generator, so numbers taken under load are low.
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @classmethod
     def current(cls) -> Machine:
@@ -101,6 +104,7 @@ class Machine:
             cpu_count=os.cpu_count() or 1,
             python=f"{platform.python_implementation()} {sys.version.split()[0]}",
             platform=platform.platform(),
+            load_average=os.getloadavg(),
         )
 
 
@@ -137,7 +141,9 @@ class BenchReport:
                     dict(item["notes"]),
                 )
             )
-        return cls(Machine(**data["machine"]), dict(data["settings"]), summaries)
+        machine = dict(data["machine"])
+        machine["load_average"] = tuple(machine.get("load_average", (0.0, 0.0, 0.0)))
+        return cls(Machine(**machine), dict(data["settings"]), summaries)
 
 
 def _run_from(item: dict[str, Any]) -> RunResult:

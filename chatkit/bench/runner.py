@@ -90,7 +90,7 @@ class ServerProcess:
 
     def start(self) -> None:
         """Start the server and wait (bounded) for the line that says where it listens."""
-        env = dict(os.environ, COLUMNS="400", NO_COLOR="1", PYTHONUNBUFFERED="1")
+        env = dict(os.environ, COLUMNS="200", NO_COLOR="1", PYTHONUNBUFFERED="1")
         self._process = subprocess.Popen(
             self.command,
             stdin=subprocess.DEVNULL,

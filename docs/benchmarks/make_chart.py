@@ -2,7 +2,11 @@
 
 Usage::
 
-    python docs/benchmarks/make_chart.py docs/benchmarks/results.json docs/benchmarks/chart.svg
+    python docs/benchmarks/make_chart.py docs/benchmarks/results.json docs/benchmarks/chart.svg \
+        --markdown docs/benchmarks/tables.md
+
+``--markdown`` also writes the result tables (the same ones ``chatkit bench`` prints) as
+Markdown, which the benchmarks page includes, so the page cannot drift from the data.
 
 Hand-written SVG on purpose: a few rectangles and labels need no plotting library, and the
 output is a small text file that diffs well in git.
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from chatkit.bench.report import markdown_tables
 from chatkit.bench.results import BenchReport, ScenarioSummary
 
 #: One colour per backend, in a stable order; unknown backends get grey.
@@ -162,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Draw the benchmark chart from bench JSON.")
     parser.add_argument("results", type=Path, help="JSON written by chatkit bench --json")
     parser.add_argument("output", type=Path, help="SVG file to write")
+    parser.add_argument("--markdown", type=Path, help="also write the tables as Markdown here")
     args = parser.parse_args(argv)
     try:
         report = BenchReport.from_json(args.results.read_text())
@@ -170,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     args.output.write_text(render_svg(report))
     print(f"wrote {args.output}")
+    if args.markdown is not None:
+        args.markdown.write_text(markdown_tables(report))
+        print(f"wrote {args.markdown}")
     return 0
 
 

@@ -82,7 +82,7 @@ def _report() -> BenchReport:
     ]
     summaries[-1].notes["slow_client"] = "dropped after 1.5 s: SendQ exceeded"
     summaries[1].failures["ERROR Server [bold]is full"] = 3
-    machine = Machine("Test CPU", 2, "CPython 3.11.7", "Linux")
+    machine = Machine("Test CPU", 2, "CPython 3.11.7", "Linux", (0.5, 0.25, 0.125))
     return BenchReport(machine, {"runs": 3, "duration": 5.0}, summaries)
 
 
@@ -148,7 +148,13 @@ def test_chart_script_writes_valid_svg(tmp_path: Path) -> None:
     source = tmp_path / "results.json"
     source.write_text(_report().to_json())
     target = tmp_path / "chart.svg"
-    assert chart.main([str(source), str(target)]) == 0
+    tables = tmp_path / "tables.md"
+    assert chart.main([str(source), str(target), "--markdown", str(tables)]) == 0
+    markdown = tables.read_text()
+    assert "| selectors | 10,000 |" in markdown
+    # Table cells are escaped: a server's words cannot break the table or become markup.
+    assert "ERROR Server \\[bold\\]is full" in markdown
+    assert "| fans out \\>= 100,000 msg/s | threading | 90,000/s | **missed** |" in markdown
     root = ET.fromstring(target.read_text())
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
