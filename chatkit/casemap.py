@@ -9,11 +9,15 @@ and ``nick{away}`` are the same person.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "CASEMAPPING",
     "casefold",
     "is_valid_channel",
     "is_valid_nick",
+    "mask_pattern",
+    "normalize_mask",
 ]
 
 #: The name announced as ``CASEMAPPING=`` in 005; :func:`casefold` implements it.
@@ -51,3 +55,22 @@ def is_valid_channel(name: str, max_length: int) -> bool:
     if len(name) < 2 or len(name) > max_length or name[0] != "#":
         return False
     return not any(ch in _CHANNEL_FORBIDDEN or ord(ch) < 32 for ch in name)
+
+
+def mask_pattern(mask: str) -> re.Pattern[str]:
+    """Compile an IRC mask (``*`` any run of characters, ``?`` any one) to match
+    casefolded text with ``fullmatch``."""
+    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in casefold(mask))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def normalize_mask(mask: str) -> str:
+    """Complete a ban mask to ``nick!user@host`` form: ``bob`` -> ``bob!*@*``,
+    ``*@host`` -> ``*!*@host``, ``bob!~b`` -> ``bob!~b@*``."""
+    if "!" not in mask and "@" not in mask:
+        return mask + "!*@*"
+    if "!" not in mask:
+        return "*!" + mask
+    if "@" not in mask:
+        return mask + "@*"
+    return mask

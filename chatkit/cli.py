@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from rich.text import Text
 
 from chatkit import __version__
 from chatkit.bench.scenarios import Scenario, Settings
+from chatkit.config import ServerConfig
 from chatkit.lessons_catalog import Lesson, UnknownLessonError, all_lessons, find_lesson
 
 app = typer.Typer(
@@ -54,6 +56,113 @@ def _root(
 
 
 # --- chatkit serve: server backends -------------------------------------------------------------
+
+
+#: Option defaults come from the config, so ``--help`` and ``ServerConfig`` cannot disagree.
+_SERVER_DEFAULTS = ServerConfig()
+
+
+class BackendName(StrEnum):
+    """The built-in backends, in the order the lessons introduce them."""
+
+    threading = "threading"
+    selectors = "selectors"
+    asyncio = "asyncio"
+
+
+class LogLevel(StrEnum):
+    """How much the server logs: ``info`` shows every connect and disconnect."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+@app.command(rich_help_panel="Server")
+def serve(
+    *,
+    backend: Annotated[
+        BackendName,
+        typer.Option(help="Concurrency model that runs the server.", envvar="CHATKIT_BACKEND"),
+    ] = BackendName.asyncio,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on; 0.0.0.0 opens it to your LAN.", envvar="CHATKIT_HOST"
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            help="TCP port (0 lets the OS pick one).", min=0, max=65535, envvar="CHATKIT_PORT"
+        ),
+    ] = 6667,
+    server_name: Annotated[
+        str, typer.Option(help="The server's name in replies.", envvar="CHATKIT_SERVER_NAME")
+    ] = "chatkit.local",
+    motd: Annotated[
+        Path | None,
+        typer.Option(help="Text file with the message of the day.", envvar="CHATKIT_MOTD"),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="Connection password clients must send (PASS).", envvar="CHATKIT_PASSWORD"
+        ),
+    ] = None,
+    max_clients: Annotated[
+        int,
+        typer.Option(help="Connections served at once.", min=1, envvar="CHATKIT_MAX_CLIENTS"),
+    ] = _SERVER_DEFAULTS.max_clients,
+    sendq: Annotated[
+        int,
+        typer.Option(
+            help="Bytes queued for one client before it is dropped (SendQ exceeded).",
+            min=1024,
+            envvar="CHATKIT_SENDQ",
+        ),
+    ] = _SERVER_DEFAULTS.sendq,
+    flood: Annotated[
+        bool,
+        typer.Option(
+            "--flood/--no-flood", help="Flood control (off for benchmarks).", envvar="CHATKIT_FLOOD"
+        ),
+    ] = True,
+    ping_interval: Annotated[
+        float,
+        typer.Option(
+            help="Seconds of silence before the server sends PING.",
+            min=1.0,
+            envvar="CHATKIT_PING_INTERVAL",
+        ),
+    ] = _SERVER_DEFAULTS.ping_interval,
+    log_level: Annotated[
+        LogLevel, typer.Option(help="How much to log.", envvar="CHATKIT_LOG_LEVEL")
+    ] = LogLevel.info,
+) -> None:
+    """Run the chat server until Ctrl-C (or SIGTERM); clients get a goodbye, exit code 0."""
+    from chatkit.serve_cli import SERVE_THEME, ServeError, configure_logging, read_motd, run_server
+
+    out = Console(theme=SERVE_THEME, highlight=False)
+    configure_logging(log_level.value, Console(stderr=True, theme=SERVE_THEME))
+    try:
+        config = ServerConfig(
+            host=host,
+            port=port,
+            server_name=server_name,
+            password=password,
+            max_clients=max_clients,
+            sendq=sendq,
+            flood_control=flood,
+            ping_interval=ping_interval,
+        )
+        if motd is not None:
+            config.motd = read_motd(motd)
+        run_server(backend.value, config, out)
+    except ServeError as exc:
+        err_console.print(Text(f"Error: {exc}", style="bold red"), soft_wrap=True)
+        raise typer.Exit(code=1) from None
 
 
 # --- chatkit join: the terminal client ----------------------------------------------------------

@@ -45,6 +45,8 @@ class ServerConfig:
     max_rooms_per_client: int = 50
     #: Targets one PRIVMSG/NOTICE may name (``PRIVMSG a,b,#c :hi``); announced as MAXTARGETS.
     max_targets: int = 4
+    #: Ban masks one room may hold (+b); announced as MAXLIST=b:N.
+    max_bans: int = 50
     #: Mode changes with a parameter one MODE line may carry (``+ooo a b c``); MODES=.
     max_modes: int = 4
     #: Connections accepted at once; the next one gets ERROR and is closed.

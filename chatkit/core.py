@@ -9,7 +9,7 @@ A backend owns the sockets and the clock and drives the core with five calls::
     core.shutdown(reason)              # ERROR to everyone, then close every transport
 
 The core answers only through ``transport.send(bytes)`` and ``transport.close(reason)``. It
-never reads the monotonic clock (``now`` comes in) and never blocks, which is what lets one
+never reads a clock to measure time (``now`` comes in) and never blocks, which is what lets one
 core run under threads, ``selectors`` and ``asyncio`` alike, and be tested with a fake
 transport that just records bytes. The commands themselves live in :mod:`chatkit.commands`.
 """

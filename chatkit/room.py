@@ -7,19 +7,32 @@ one encoded line handed to every member with nothing but a loop and a call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from chatkit.casemap import casefold
 
 if TYPE_CHECKING:
     from chatkit.session import Session
 
-__all__ = ["Room"]
+__all__ = ["Ban", "Room"]
+
+
+class Ban(NamedTuple):
+    """One +b entry: the mask as set, its compiled form, who set it and when (367)."""
+
+    mask: str
+    pattern: re.Pattern[str]
+    setter: str
+    time: int
 
 
 class Room:
     """One room. Created by the first JOIN, forgotten when the last member leaves."""
 
     __slots__ = (
+        "bans",
         "created",
         "key",
         "limit",
@@ -53,6 +66,8 @@ class Room:
         self.password: str | None = None
         #: Mode +l: the most members the room takes, or ``None``.
         self.limit: int | None = None
+        #: Mode +b: ban masks by casefolded mask, in the order they were set.
+        self.bans: dict[str, Ban] = {}
 
     def add(self, session: Session) -> None:
         """Add a member; the first one becomes an operator."""
@@ -64,6 +79,13 @@ class Room:
         """Forget a member (and its operator status)."""
         self.members.pop(session, None)
         self.operators.discard(session)
+
+    def is_banned(self, session: Session) -> bool:
+        """True when a +b mask matches ``nick!user@host``. Operators are never banned."""
+        if not self.bans or session in self.operators:
+            return False
+        prefix = casefold(session.prefix)
+        return any(ban.pattern.fullmatch(prefix) for ban in self.bans.values())
 
     def broadcast(self, data: bytes, exclude: Session | None = None) -> None:
         """Send the same ``data`` object to every member except ``exclude``."""

@@ -82,14 +82,14 @@ def check() -> list[str]:
         if address[1] == 0:
             failures.append("the kernel did not pick a port")
 
-        client = socket.create_connection(address, timeout=2)
+        client = socket.create_connection(address, timeout=5)
         # connect() has returned: the handshake is complete, and we have NOT called accept().
         client.sendall(b"sent before accept")
         print("2. connect() returned and we sent data, all before the server called accept()")
 
         conn, peer = listener.accept()
         with client, conn:
-            conn.settimeout(2)
+            conn.settimeout(5)
             # The four numbers that name a connection, seen from both ends, mirror each other.
             mirrored = conn.getpeername() == client.getsockname() == peer
             mirrored = mirrored and conn.getsockname() == client.getpeername()
@@ -111,7 +111,7 @@ def check() -> list[str]:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         try:
-            socket.create_connection(unused.getsockname(), timeout=2).close()
+            socket.create_connection(unused.getsockname(), timeout=5).close()
             failures.append("connecting to a port nobody listens on succeeded")
         except ConnectionRefusedError:
             print("6. connecting to a port with no listener: ConnectionRefusedError")

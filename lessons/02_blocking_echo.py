@@ -71,11 +71,11 @@ def check() -> list[str]:
         # no sleep needed to "wait for the server".
         server = threading.Thread(target=serve, args=(listener, 2), daemon=True)
         server.start()
-        a = socket.create_connection(listener.getsockname(), timeout=2)
+        a = socket.create_connection(listener.getsockname(), timeout=5)
         a.sendall(b"hello from A")
         print(f"A sent a line, got back {a.recv(1024)!r}")
 
-        b = socket.create_connection(listener.getsockname(), timeout=2)
+        b = socket.create_connection(listener.getsockname(), timeout=5)
         print("B connected (the kernel did the handshake) and sends a line")
         b.sendall(b"hello from B")
         b.settimeout(0.5)  # only to *detect* the stall; a healthy server answers in microseconds
@@ -87,13 +87,13 @@ def check() -> list[str]:
 
         a.close()
         print("A hangs up; the server finally accepts B")
-        b.settimeout(2)
+        b.settimeout(5)
         late = b.recv(1024)
         print(f"B got back {late!r}")
         if late != b"hello from B":
             failures.append(f"after A left, B got {late!r}")
         b.close()
-        server.join(timeout=2)
+        server.join(timeout=5)
         if server.is_alive():
             failures.append("the server did not finish after both clients left")
     return failures

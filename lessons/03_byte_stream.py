@@ -90,9 +90,9 @@ class LengthPrefixFramer:
 def connected_pair() -> tuple[socket.socket, socket.socket]:
     """A real TCP connection over loopback: (client end, server end)."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname(), timeout=2)
+        client = socket.create_connection(listener.getsockname(), timeout=5)
         server, _ = listener.accept()
-        server.settimeout(2)
+        server.settimeout(5)
         return client, server
 
 

@@ -36,6 +36,7 @@ class Command:
     before_registration: bool = False
 
 
+# --8<-- [start:table]
 COMMANDS: dict[str, Command] = {
     # registration and liveness
     "CAP": Command(registration.cap, 1, before_registration=True),
@@ -66,3 +67,4 @@ COMMANDS: dict[str, Command] = {
     "USERHOST": Command(queries.userhost, 1),
     "ISON": Command(queries.ison, 1),
 }
+# --8<-- [end:table]

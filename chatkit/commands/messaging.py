@@ -70,7 +70,7 @@ def _deliver_one(
             if errors:
                 core.reply(session, rpl.ERR_NOSUCHCHANNEL, target, "No such channel")
             return
-        if room.no_external and session not in room.members:
+        if (room.no_external and session not in room.members) or room.is_banned(session):
             if errors:
                 core.reply(session, rpl.ERR_CANNOTSENDTOCHAN, room.name, "Cannot send to channel")
             return

@@ -1,7 +1,8 @@
-"""MODE: user modes (only ``+i``) and room modes (``+n +t +k +l +o``).
+"""MODE: user modes (only ``+i``) and room modes (``+b +n +t +k +l +o``).
 
-A room's modes are announced in ISUPPORT as ``CHANMODES=,k,l,nt`` and ``PREFIX=(o)@``:
-``k`` and ``o`` always take a parameter, ``l`` only when set, ``n`` and ``t`` never. Every
+A room's modes are announced in ISUPPORT as ``CHANMODES=b,k,l,nt`` and ``PREFIX=(o)@``:
+``b`` is a list (a mask adds or removes one entry; no mask asks for the list), ``k`` and
+``o`` always take a parameter, ``l`` only when set, ``n`` and ``t`` never. Every
 change that took effect is broadcast to the room in one line, e.g.
 ``:alice!~a@host MODE #room +o-l bob``.
 """
@@ -11,7 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatkit import numerics as rpl
+from chatkit.casemap import casefold, mask_pattern, normalize_mask
 from chatkit.lines import encode_line
+from chatkit.room import Ban
 
 if TYPE_CHECKING:
     from chatkit.core import ChatCore
@@ -75,11 +78,9 @@ def _room_mode(core: ChatCore, session: Session, message: Message) -> None:
         )
         core.reply(session, rpl.RPL_CREATIONTIME, room.name, str(room.created))
         return
-    if params[1].lstrip("+") == "b" and len(params) == 2:
-        # Clients ask for the ban list on join; we have no bans, so the list is empty.
-        core.reply(session, rpl.RPL_ENDOFBANLIST, room.name, "End of channel ban list")
-        return
-    changes = _parse_changes(core, session, params[1], list(params[2:]))
+    changes, list_bans = _parse_changes(core, session, params[1], list(params[2:]))
+    if list_bans:
+        send_ban_list(core, session, room)
     if not changes:
         return
     if session not in room.operators:
@@ -95,22 +96,35 @@ def _room_mode(core: ChatCore, session: Session, message: Message) -> None:
 Change = tuple[str, str, str | None]
 
 
+def send_ban_list(core: ChatCore, session: Session, room: Room) -> None:
+    """367 per ban mask (mask, who set it, when), then 368."""
+    for ban in room.bans.values():
+        core.reply(session, rpl.RPL_BANLIST, room.name, ban.mask, ban.setter, str(ban.time))
+    core.reply(session, rpl.RPL_ENDOFBANLIST, room.name, "End of channel ban list")
+
+
 def _parse_changes(
     core: ChatCore, session: Session, modestring: str, args: list[str]
-) -> list[Change]:
-    """Split ``+kl-n key 10`` into ``[("+", "k", "key"), ("+", "l", "10"), ("-", "n", None)]``."""
+) -> tuple[list[Change], bool]:
+    """Split ``+kl-n key 10`` into ``[("+", "k", "key"), ("+", "l", "10"), ("-", "n", None)]``.
+
+    Also says whether the ban list was asked for (``b`` with no mask left for it).
+    """
     changes: list[Change] = []
+    list_bans = False
     sign = "+"
     with_arg = 0
     for char in modestring:
         if char in "+-":
             sign = char
+        elif char == "b" and not args:
+            list_bans = True
         elif char in "nt" or (char in "kl" and sign == "-"):
             # -k takes the key as a parameter on most servers; accept it with or without.
             if char == "k" and args:
                 args.pop(0)
             changes.append((sign, char, None))
-        elif char in "klo":
+        elif char in "bklo":
             if not args:
                 core.reply(session, rpl.ERR_NEEDMOREPARAMS, "MODE", "Not enough parameters")
                 continue
@@ -120,7 +134,7 @@ def _parse_changes(
             changes.append((sign, char, args.pop(0)))
         else:
             core.reply(session, rpl.ERR_UNKNOWNMODE, char, "is unknown mode char to me")
-    return changes
+    return changes, list_bans
 
 
 def _apply(
@@ -159,6 +173,8 @@ def _apply(
             return None
         room.limit = int(arg)
         arg = str(room.limit)
+    elif char == "b" and arg is not None:
+        return _apply_ban(core, session, room, on, arg)
     elif char == "o" and arg is not None:
         target = core.find_nick(arg)
         if target is None or not target.registered:
@@ -181,6 +197,21 @@ def _apply(
             room.operators.discard(target)
         arg = target.name
     return (sign, char, arg)
+
+
+def _apply_ban(core: ChatCore, session: Session, room: Room, on: bool, arg: str) -> Change | None:
+    mask = normalize_mask(arg)
+    key = casefold(mask)
+    if not on:
+        ban = room.bans.pop(key, None)
+        return ("-", "b", ban.mask) if ban is not None else None
+    if key in room.bans:
+        return None
+    if len(room.bans) >= core.config.max_bans:
+        core.reply(session, rpl.ERR_BANLISTFULL, room.name, mask, "Channel ban list is full")
+        return None
+    room.bans[key] = Ban(mask, mask_pattern(mask), session.prefix, core.wall_time())
+    return ("+", "b", mask)
 
 
 def _format(applied: list[Change]) -> list[str]:

@@ -5,12 +5,11 @@ None of these change any state; they only read the core's tables and reply.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from chatkit import __version__
 from chatkit import numerics as rpl
-from chatkit.casemap import casefold
+from chatkit.casemap import casefold, mask_pattern
 
 if TYPE_CHECKING:
     from chatkit.core import ChatCore
@@ -98,12 +97,6 @@ def _who_line(core: ChatCore, asker: Session, target: Session, room: Room | None
     )
 
 
-def _mask_pattern(mask: str) -> re.Pattern[str]:
-    # IRC masks: "*" is any run of characters, "?" any one character; compared casefolded.
-    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in casefold(mask))
-    return re.compile("".join(parts), re.DOTALL)
-
-
 def who(core: ChatCore, session: Session, message: Message) -> None:
     """WHO [<room>|<mask>]: 352 per matching user, then 315.
 
@@ -120,7 +113,7 @@ def who(core: ChatCore, session: Session, message: Message) -> None:
                 if member or not target.invisible:
                     _who_line(core, session, target, room)
     else:
-        pattern = _mask_pattern("*" if mask == "0" else mask)
+        pattern = mask_pattern("*" if mask == "0" else mask)
         peers = core.peers(session)
         for target in core.registered_sessions():
             if target.invisible and target is not session and target not in peers:

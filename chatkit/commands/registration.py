@@ -42,11 +42,12 @@ def isupport_tokens(config: ServerConfig) -> list[str]:
         f"AWAYLEN={config.away_length}",
         f"CASEMAPPING={CASEMAPPING}",
         f"CHANLIMIT=#:{config.max_rooms_per_client}",
-        # Type A (lists) none; B (always a parameter) k; C (parameter when set) l; D flags n,t.
-        "CHANMODES=,k,l,nt",
+        # Type A (lists) b; B (always a parameter) k; C (parameter when set) l; D flags n,t.
+        "CHANMODES=b,k,l,nt",
         f"CHANNELLEN={config.channel_length}",
         "CHANTYPES=#",
         f"KICKLEN={config.kick_length}",
+        f"MAXLIST=b:{config.max_bans}",
         f"MAXTARGETS={targets}",
         f"MODES={config.max_modes}",
         f"NETWORK={config.network}",
@@ -100,8 +101,8 @@ def _welcome(core: ChatCore, session: Session) -> None:
             server,
             VERSION,
             "i",
-            "klnot",
-            "klo",
+            "bklnot",
+            "bklo",
             trailing=False,
         )
     )

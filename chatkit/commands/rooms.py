@@ -50,6 +50,9 @@ def _join_one(core: ChatCore, session: Session, name: str, key: str | None) -> N
     elif room.password is not None and key != room.password:
         core.reply(session, rpl.ERR_BADCHANNELKEY, room.name, "Cannot join channel (+k)")
         return
+    elif room.is_banned(session):
+        core.reply(session, rpl.ERR_BANNEDFROMCHAN, room.name, "Cannot join channel (+b)")
+        return
     elif room.limit is not None and len(room.members) >= room.limit:
         core.reply(session, rpl.ERR_CHANNELISFULL, room.name, "Cannot join channel (+l)")
         return

@@ -94,6 +94,15 @@ class Harness:
         """A new registered connection with the welcome burst already read."""
         return self.client().register(nick, user)
 
+    def joined(self, rooms: str, *nicks: str) -> list[Client]:
+        """Registered clients that all joined ``rooms`` (``"#a,#b"``), replies already read."""
+        clients = [self.connect(nick) for nick in nicks]
+        for client in clients:
+            client.send(f"JOIN {rooms}")
+        for client in clients:
+            client.lines()
+        return clients
+
     def tick(self) -> None:
         self.core.tick(self.now)
 

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from fake_client import Client, Harness
-
-
-def _together(server: Harness, *nicks: str, rooms: tuple[str, ...] = ("#a",)) -> list[Client]:
-    clients = [server.connect(nick) for nick in nicks]
-    for client in clients:
-        client.send("JOIN " + ",".join(rooms))
-    for client in clients:
-        client.lines()
-    return clients
+from fake_client import Harness, make_config
 
 
 def test_quit_tells_others_once_and_closes(server: Harness) -> None:
-    alice, bob = _together(server, "alice", "bob", rooms=("#a", "#b"))
+    alice, bob = server.joined("#a,#b", "alice", "bob")
     bob.send("QUIT :gone home")
     assert alice.lines() == [":bob!~bob@127.0.0.1 QUIT :Quit: gone home"]  # once for 2 rooms
     assert bob.lines() == ["ERROR :Closing Link: 127.0.0.1 (Quit: gone home)"]
@@ -29,13 +20,13 @@ def test_quit_tells_others_once_and_closes(server: Harness) -> None:
 
 
 def test_quit_without_reason(server: Harness) -> None:
-    alice, bob = _together(server, "alice", "bob")
+    alice, bob = server.joined("#a", "alice", "bob")
     bob.send("QUIT")
     assert alice.lines() == [":bob!~bob@127.0.0.1 QUIT :Client Quit"]
 
 
 def test_peer_close_makes_one_quit(server: Harness) -> None:
-    alice, bob = _together(server, "alice", "bob")
+    alice, bob = server.joined("#a", "alice", "bob")
     bob.send_bytes(b"")
     assert alice.lines() == [":bob!~bob@127.0.0.1 QUIT :Connection closed"]
     assert bob.closed
@@ -46,7 +37,7 @@ def test_peer_close_makes_one_quit(server: Harness) -> None:
 
 
 def test_disconnect_is_idempotent_and_leaves_transport_alone(server: Harness) -> None:
-    alice, bob = _together(server, "alice", "bob")
+    alice, bob = server.joined("#a", "alice", "bob")
     server.core.disconnect(bob.session, "SendQ exceeded")
     server.core.disconnect(bob.session, "SendQ exceeded")
     assert alice.lines() == [":bob!~bob@127.0.0.1 QUIT :SendQ exceeded"]
@@ -73,7 +64,7 @@ def test_unregistered_quit(server: Harness) -> None:
 
 
 def test_nick_change_seen_once_by_everyone_sharing_a_room(server: Harness) -> None:
-    alice, bob, carol = _together(server, "alice", "bob", "carol", rooms=("#a", "#b"))
+    alice, bob, carol = server.joined("#a,#b", "alice", "bob", "carol")
     loner = server.connect("loner")
     bob.send("NICK robert")
     expected = [":bob!~bob@127.0.0.1 NICK :robert"]
@@ -132,7 +123,7 @@ def test_unregistered_nick_is_reserved(server: Harness) -> None:
 
 
 def test_shutdown_sends_error_to_everyone(server: Harness) -> None:
-    alice, bob = _together(server, "alice", "bob")
+    alice, bob = server.joined("#a", "alice", "bob")
     pending = server.client()
     server.core.shutdown()
     for client in (alice, bob, pending):
@@ -140,3 +131,36 @@ def test_shutdown_sends_error_to_everyone(server: Harness) -> None:
         assert client.transport.close_reason == "Server shutting down"
     assert not server.core.sessions
     assert not server.core.rooms
+
+
+def test_disconnect_before_registration_frees_the_nick(server: Harness) -> None:
+    pending = server.client()
+    pending.send("NICK early")
+    server.core.disconnect(pending.session, "Connection reset by peer")
+    assert server.core.nicks == {}
+    assert server.connect("early").session.registered
+
+
+def test_quit_reason_is_capped() -> None:
+    harness = Harness(make_config(kick_length=4))
+    alice, bob = harness.joined("#a", "alice", "bob")
+    bob.send("QUIT :abcdefgh")
+    assert alice.lines() == [":bob!~bob@127.0.0.1 QUIT :Quit: abcd"]
+
+
+def test_cap_after_registration_does_not_hold_anything(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("CAP LS", "CAP REQ :userhost-in-names", "JOIN #a")
+    lines = alice.lines()
+    assert lines[:2] == [
+        ":irc.test CAP alice LS :multi-prefix userhost-in-names",
+        ":irc.test CAP alice ACK :userhost-in-names",
+    ]
+    assert lines[3] == ":irc.test 353 alice = #a :@alice!~alice@127.0.0.1"
+    assert alice.session.registered
+
+
+def test_message_to_yourself(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("PRIVMSG alice :note to self")
+    assert alice.lines() == [":alice!~alice@127.0.0.1 PRIVMSG alice :note to self"]

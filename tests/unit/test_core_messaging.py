@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from fake_client import Client, Harness, make_config
-
-
-def _room(server: Harness, *nicks: str) -> list[Client]:
-    clients = [server.connect(nick) for nick in nicks]
-    for client in clients:
-        client.send("JOIN #room")
-    for client in clients:
-        client.lines()
-    return clients
+from fake_client import Harness, make_config
 
 
 def test_room_message_reaches_everyone_but_sender_as_same_bytes(server: Harness) -> None:
-    alice, bob, carol = _room(server, "alice", "bob", "carol")
+    alice, bob, carol = server.joined("#room", "alice", "bob", "carol")
     alice.send("PRIVMSG #room :hello there")
     assert alice.lines() == []
     expected = ":alice!~alice@127.0.0.1 PRIVMSG #room :hello there"
@@ -26,7 +17,7 @@ def test_room_message_reaches_everyone_but_sender_as_same_bytes(server: Harness)
 
 
 def test_room_target_uses_casemapping_and_canonical_name(server: Harness) -> None:
-    alice, bob = _room(server, "alice", "bob")
+    alice, bob = server.joined("#room", "alice", "bob")
     alice.send("PRIVMSG #ROOM :hi")
     assert bob.lines() == [":alice!~alice@127.0.0.1 PRIVMSG #room :hi"]
 
@@ -42,7 +33,7 @@ def test_private_message_and_notice(server: Harness) -> None:
 
 
 def test_several_targets_up_to_maxtargets(server: Harness) -> None:
-    alice, bob = _room(server, "alice", "bob")
+    alice, bob = server.joined("#room", "alice", "bob")
     carol = server.connect("carol")
     alice.send("PRIVMSG #room,carol,CAROL :hey")
     assert bob.lines() == [":alice!~alice@127.0.0.1 PRIVMSG #room :hey"]
@@ -117,7 +108,7 @@ def test_away_message_is_capped() -> None:
 
 
 def test_relayed_line_never_exceeds_512_bytes(server: Harness) -> None:
-    alice, bob = _room(server, "alice", "bob")
+    alice, bob = server.joined("#room", "alice", "bob")
     text = "é" * 240  # 480 bytes: the input fits, the relay with the prefix would not
     alice.send(f"PRIVMSG #room :{text}")
     (line,) = bob.transport.sent[-1:]

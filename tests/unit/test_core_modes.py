@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from fake_client import Client, Harness
-
-
-def _joined(server: Harness, *nicks: str) -> list[Client]:
-    clients = [server.connect(nick) for nick in nicks]
-    for client in clients:
-        client.send("JOIN #r")
-    for client in clients:
-        client.lines()
-    return clients
+from fake_client import Harness, make_config
 
 
 def test_user_mode_query_and_invisible(server: Harness) -> None:
@@ -36,7 +27,7 @@ def test_user_mode_other_user_and_unknown(server: Harness) -> None:
 
 
 def test_room_mode_query(server: Harness) -> None:
-    alice, bob = _joined(server, "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     alice.send("MODE #r +kl secret 10")
     bob.lines()
     bob.send("MODE #R")
@@ -54,7 +45,7 @@ def test_room_mode_query(server: Harness) -> None:
 
 
 def test_room_mode_changes_are_broadcast_once(server: Harness) -> None:
-    alice, bob = _joined(server, "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     alice.send("MODE #r +o-t+k bob key")
     expected = [":alice!~alice@127.0.0.1 MODE #r +o-t+k bob key"]
     assert alice.lines() == expected
@@ -75,7 +66,7 @@ def test_room_mode_changes_are_broadcast_once(server: Harness) -> None:
 
 
 def test_room_mode_needs_operator(server: Harness) -> None:
-    _alice, bob = _joined(server, "alice", "bob")
+    _alice, bob = server.joined("#r", "alice", "bob")
     bob.send("MODE #r +o bob", "MODE #r -n")
     assert bob.lines() == [
         ":irc.test 482 bob #r :You're not channel operator",
@@ -84,7 +75,7 @@ def test_room_mode_needs_operator(server: Harness) -> None:
 
 
 def test_room_mode_errors(server: Harness) -> None:
-    alice, _bob = _joined(server, "alice", "bob")
+    alice, _bob = server.joined("#r", "alice", "bob")
     server.connect("carol")
     alice.send("MODE #r +x", "MODE #r +k", "MODE #r +l", "MODE #r +o")
     assert alice.lines() == [
@@ -102,8 +93,8 @@ def test_room_mode_errors(server: Harness) -> None:
     ]
 
 
-def test_ban_list_query_is_empty(server: Harness) -> None:
-    (alice,) = _joined(server, "alice")
+def test_ban_list_query_when_empty(server: Harness) -> None:
+    (alice,) = server.joined("#r", "alice")
     alice.send("MODE #r b", "MODE #r +b")
     assert alice.lines() == [
         ":irc.test 368 alice #r :End of channel ban list",
@@ -111,7 +102,56 @@ def test_ban_list_query_is_empty(server: Harness) -> None:
     ]
 
 
+def test_bans_stop_join_and_speech(server: Harness) -> None:
+    alice, bob = server.joined("#r", "alice", "bob")
+    alice.send("MODE #r +b bob", "MODE #r +b *!*@10.*")
+    assert bob.lines() == [
+        ":alice!~alice@127.0.0.1 MODE #r +b bob!*@*",
+        ":alice!~alice@127.0.0.1 MODE #r +b *!*@10.*",
+    ]
+    alice.lines()
+    bob.send("PRIVMSG #r :can I talk?")
+    assert bob.lines() == [":irc.test 404 bob #r :Cannot send to channel"]
+    assert alice.lines() == []
+    bob.send("PART #r", "JOIN #r")
+    assert bob.lines()[-1] == ":irc.test 474 bob #r :Cannot join channel (+b)"
+    remote = server.client("10.1.2.3:999").register("remote")
+    remote.send("JOIN #r")
+    assert remote.lines() == [":irc.test 474 remote #r :Cannot join channel (+b)"]
+    alice.lines()
+    alice.send("MODE #r b")
+    assert alice.lines() == [
+        ":irc.test 367 alice #r bob!*@* alice!~alice@127.0.0.1 :1700000000",
+        ":irc.test 367 alice #r *!*@10.* alice!~alice@127.0.0.1 :1700000000",
+        ":irc.test 368 alice #r :End of channel ban list",
+    ]
+    alice.send("MODE #r -b BOB!*@*", "MODE #r -b nobody")
+    assert alice.lines() == [":alice!~alice@127.0.0.1 MODE #r -b bob!*@*"]
+    bob.send("JOIN #r")
+    assert bob.commands()[0] == "JOIN"
+
+
+def test_ban_list_is_capped() -> None:
+    harness = Harness(make_config(max_bans=2))
+    alice = harness.connect("alice")
+    alice.send("JOIN #r", "MODE #r +bbb a b c", "MODE #r +b a")
+    lines = alice.lines()
+    assert lines[-2:] == [
+        ":irc.test 478 alice #r c!*@* :Channel ban list is full",
+        ":alice!~alice@127.0.0.1 MODE #r +bb a!*@* b!*@*",
+    ]
+
+
+def test_non_operator_may_list_bans_but_not_set_them(server: Harness) -> None:
+    _alice, bob = server.joined("#r", "alice", "bob")
+    bob.send("MODE #r +b", "MODE #r +b x")
+    assert bob.lines() == [
+        ":irc.test 368 bob #r :End of channel ban list",
+        ":irc.test 482 bob #r :You're not channel operator",
+    ]
+
+
 def test_mode_parameter_limit(server: Harness) -> None:
-    alice, *_others = _joined(server, "alice", "b1", "b2", "b3", "b4", "b5")
+    alice, *_others = server.joined("#r", "alice", "b1", "b2", "b3", "b4", "b5")
     alice.send("MODE #r +ooooo b1 b2 b3 b4 b5")
     assert alice.lines() == [":alice!~alice@127.0.0.1 MODE #r +oooo b1 b2 b3 b4"]

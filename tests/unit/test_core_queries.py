@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from fake_client import Client, Harness, make_config
-
-
-def _joined(server: Harness, room: str, *nicks: str) -> list[Client]:
-    clients = [server.connect(nick) for nick in nicks]
-    for client in clients:
-        client.send(f"JOIN {room}")
-    for client in clients:
-        client.lines()
-    return clients
+from fake_client import Harness, make_config
 
 
 def test_topic_query_set_and_clear(server: Harness) -> None:
-    alice, bob = _joined(server, "#r", "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     alice.send("TOPIC #r")
     assert alice.lines() == [":irc.test 331 alice #r :No topic is set"]
     alice.send("TOPIC #r :Rules: be nice")
@@ -35,7 +26,7 @@ def test_topic_query_set_and_clear(server: Harness) -> None:
 
 
 def test_topic_errors(server: Harness) -> None:
-    alice, bob = _joined(server, "#r", "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     carol = server.connect("carol")
     bob.send("TOPIC #r :mine")
     assert bob.lines() == [":irc.test 482 bob #r :You're not channel operator"]
@@ -57,7 +48,7 @@ def test_topic_is_capped() -> None:
 
 
 def test_names(server: Harness) -> None:
-    alice, _bob = _joined(server, "#r", "alice", "bob")
+    alice, _bob = server.joined("#r", "alice", "bob")
     alice.send("NAMES #r,#none", "NAMES")
     assert alice.lines() == [
         ":irc.test 353 alice = #r :@alice bob",
@@ -68,7 +59,7 @@ def test_names(server: Harness) -> None:
 
 
 def test_names_hides_invisible_users_from_outsiders(server: Harness) -> None:
-    alice, bob = _joined(server, "#r", "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     bob.send("MODE bob +i")
     carol = server.connect("carol")
     carol.send("NAMES #r")
@@ -78,7 +69,7 @@ def test_names_hides_invisible_users_from_outsiders(server: Harness) -> None:
 
 
 def test_names_userhost_in_names_and_line_splitting(server: Harness) -> None:
-    clients = _joined(server, "#big", *(f"user{n:03}" for n in range(60)))
+    clients = server.joined("#big", *(f"user{n:03}" for n in range(60)))
     viewer = server.client()
     viewer.send("CAP REQ userhost-in-names", "NICK viewer", "USER v 0 * :V", "CAP END")
     viewer.lines()
@@ -92,7 +83,7 @@ def test_names_userhost_in_names_and_line_splitting(server: Harness) -> None:
 
 
 def test_list(server: Harness) -> None:
-    alice, _bob = _joined(server, "#r", "alice", "bob")
+    alice, _bob = server.joined("#r", "alice", "bob")
     alice.send("TOPIC #r :hello", "JOIN #s")
     alice.lines()
     alice.send("LIST")
@@ -107,7 +98,7 @@ def test_list(server: Harness) -> None:
 
 
 def test_who_room_and_nick(server: Harness) -> None:
-    alice, bob = _joined(server, "#r", "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     bob.send("AWAY :brb")
     alice.send("WHO #r")
     assert alice.lines() == [
@@ -141,7 +132,7 @@ def test_who_masks_and_invisible(server: Harness) -> None:
 
 
 def test_whois(server: Harness) -> None:
-    alice, bob = _joined(server, "#r", "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     bob.send("JOIN #s", "AWAY :lunch")
     server.advance(30)
     alice.send("WHOIS bob")
@@ -164,7 +155,7 @@ def test_whois(server: Harness) -> None:
 
 
 def test_lusers_counts(server: Harness) -> None:
-    alice, _bob = _joined(server, "#r", "alice", "bob")
+    alice, _bob = server.joined("#r", "alice", "bob")
     hidden = server.connect("hidden")
     hidden.send("MODE hidden +i")
     server.client()  # connected, not registered
@@ -199,7 +190,7 @@ def test_motd_version_userhost_ison(server: Harness) -> None:
 
 
 def test_kick(server: Harness) -> None:
-    alice, bob, carol = _joined(server, "#r", "alice", "bob", "carol")
+    alice, bob, carol = server.joined("#r", "alice", "bob", "carol")
     alice.send("KICK #r bob :behave")
     expected = ":alice!~alice@127.0.0.1 KICK #r bob :behave"
     assert alice.lines() == [expected]
@@ -212,7 +203,7 @@ def test_kick(server: Harness) -> None:
 
 
 def test_kick_errors(server: Harness) -> None:
-    alice, bob = _joined(server, "#r", "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     carol = server.connect("carol")
     bob.send("KICK #r alice")
     carol.send("KICK #r alice", "KICK #none alice")

@@ -22,7 +22,7 @@ def test_welcome_lines_carry_server_name_and_prefix(server: Harness) -> None:
     alice.send("USER al 0 * :Alice", "NICK alice")  # USER before NICK works too
     lines = alice.lines()
     assert lines[0] == ":irc.test 001 alice :Welcome to the chatkit IRC Network, alice!~al@10.0.0.5"
-    assert lines[3] == ":irc.test 004 alice irc.test chatkit-0.1.0 i klnot klo"
+    assert lines[3] == ":irc.test 004 alice irc.test chatkit-0.1.0 i bklnot bklo"
     assert all(line.startswith(":irc.test ") for line in lines)
 
 
@@ -38,7 +38,8 @@ def test_isupport_tokens(server: Harness) -> None:
         "CASEMAPPING=rfc1459",
         "CHANTYPES=#",
         "PREFIX=(o)@",
-        "CHANMODES=,k,l,nt",
+        "CHANMODES=b,k,l,nt",
+        "MAXLIST=b:50",
         "NICKLEN=30",
         "CHANNELLEN=50",
         "TOPICLEN=390",

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from fake_client import Client, Harness, make_config
-
-
-def _joined(server: Harness, room: str, *nicks: str) -> list[Client]:
-    clients = [server.connect(nick) for nick in nicks]
-    for client in clients:
-        client.send(f"JOIN {room}")
-    for client in clients:
-        client.lines()
-    return clients
+from fake_client import Harness, make_config
 
 
 def test_join_creates_room_and_makes_first_member_operator(server: Harness) -> None:
@@ -33,7 +24,7 @@ def test_join_creates_room_and_makes_first_member_operator(server: Harness) -> N
 
 
 def test_join_shows_topic(server: Harness) -> None:
-    (alice,) = _joined(server, "#chat", "alice")
+    (alice,) = server.joined("#chat", "alice")
     alice.send("TOPIC #chat :Welcome all")
     bob = server.connect("bob")
     bob.send("JOIN #chat")
@@ -44,7 +35,7 @@ def test_join_shows_topic(server: Harness) -> None:
 
 
 def test_join_several_with_keys_and_join_zero(server: Harness) -> None:
-    (alice,) = _joined(server, "#locked", "alice")
+    (alice,) = server.joined("#locked", "alice")
     alice.send("MODE #locked +k sesame")
     bob = server.connect("bob")
     bob.send("JOIN #one,#locked,#two x,sesame")
@@ -77,7 +68,7 @@ def test_join_errors(server: Harness) -> None:
 
 
 def test_join_key_and_limit(server: Harness) -> None:
-    (alice,) = _joined(server, "#r", "alice")
+    (alice,) = server.joined("#r", "alice")
     alice.send("MODE #r +kl key 2")
     bob = server.connect("bob")
     bob.send("JOIN #r", "JOIN #r wrong")
@@ -101,13 +92,13 @@ def test_too_many_rooms() -> None:
 
 
 def test_join_twice_is_silent(server: Harness) -> None:
-    (alice,) = _joined(server, "#r", "alice")
+    (alice,) = server.joined("#r", "alice")
     alice.send("JOIN #R")
     assert alice.lines() == []
 
 
 def test_part_with_reason_and_errors(server: Harness) -> None:
-    alice, bob = _joined(server, "#r", "alice", "bob")
+    alice, bob = server.joined("#r", "alice", "bob")
     server.connect("carol").send("JOIN #other")
     bob.send("PART #r :see you", "PART #r", "PART #nowhere", "PART #other")
     expected = ":bob!~bob@127.0.0.1 PART #r :see you"
@@ -121,7 +112,7 @@ def test_part_with_reason_and_errors(server: Harness) -> None:
 
 
 def test_empty_room_is_forgotten(server: Harness) -> None:
-    (alice,) = _joined(server, "#r", "alice")
+    (alice,) = server.joined("#r", "alice")
     alice.send("PART #r")
     assert server.core.rooms == {}
     bob = server.connect("bob")

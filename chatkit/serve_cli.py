@@ -1,0 +1,156 @@
+"""What ``chatkit serve`` does, kept out of ``cli.py`` so the command itself stays thin.
+
+Runs one backend in the foreground: a banner, Rich log lines for connects and disconnects,
+Ctrl-C or SIGTERM for a graceful stop (every client gets ``ERROR``, exit code 0), a second
+Ctrl-C to leave at once. Problems the user can fix (port in use, unknown host, unreadable MOTD
+file) become :class:`ServeError` with a plain message; the CLI turns that into exit code 1.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.text import Text
+from rich.theme import Theme
+
+from backends.base import Server, describe_error
+from chatkit.config import ServerConfig
+from chatkit.registry import UnknownBackendError, load_backend
+
+__all__ = ["SERVE_THEME", "ServeError", "configure_logging", "read_motd", "run_server"]
+
+SERVE_THEME = Theme(
+    {
+        "serve.address": "bold cyan",
+        "serve.backend": "bold magenta",
+        "serve.hint": "dim",
+        "serve.ready": "bold green",
+        "serve.stopped": "yellow",
+    }
+)
+
+#: Exit status when a second Ctrl-C cuts the graceful shutdown short (128 + SIGINT).
+FORCED_EXIT_STATUS = 130
+
+
+class ServeError(Exception):
+    """A problem the user can fix; the message is shown as is, then ``chatkit`` exits with 1."""
+
+
+def read_motd(path: Path) -> tuple[str, ...]:
+    """The message of the day from ``path``, one entry per line."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ServeError(f"cannot read the MOTD file {path}: {describe_error(exc)}") from None
+    return tuple(text.splitlines())
+
+
+def configure_logging(level: str, console: Console) -> None:
+    """Send chatkit's log records (connects, disconnects, errors) to a Rich handler."""
+    handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
+    logger = logging.getLogger("chatkit")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+    logger.propagate = False
+
+
+def run_server(backend: str, config: ServerConfig, console: Console) -> None:
+    """Run ``backend`` with ``config`` until Ctrl-C or SIGTERM. Raises :class:`ServeError`."""
+    try:
+        server_class = load_backend(backend)
+    except UnknownBackendError as exc:
+        raise ServeError(str(exc)) from None
+    server = server_class(config)
+    ready = threading.Event()
+
+    def on_ready(address: tuple[str, int]) -> None:
+        ready.set()
+        _print_banner(console, server, address)
+
+    with _graceful_signals(server, console):
+        try:
+            server.serve(on_ready)
+        except OSError as exc:
+            if ready.is_set():
+                raise
+            raise ServeError(_listen_error(config, exc)) from None
+    console.print(Text("chatkit: server stopped", style="serve.stopped"))
+
+
+def _print_banner(console: Console, server: Server, address: tuple[str, int]) -> None:
+    host, port = address
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    join_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    # The first line is also what scripts and tests wait for: "listening on HOST:PORT".
+    console.print(
+        Text.assemble(
+            ("chatkit: listening on ", "serve.ready"),
+            (shown, "serve.address"),
+            " (",
+            (server.name, "serve.backend"),
+            " backend)",
+        ),
+        soft_wrap=True,
+    )
+    console.print(
+        Text(
+            f"Join with: chatkit join --host {join_host} --port {port}"
+            f"   or   irssi -c {join_host} -p {port}\nStop with Ctrl-C.",
+            style="serve.hint",
+        ),
+        soft_wrap=True,
+    )
+
+
+def _listen_error(config: ServerConfig, exc: OSError) -> str:
+    where = f"{config.host}:{config.port}"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {where}: unknown host {config.host!r} ({exc.strerror})"
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: the port is already in use (try another --port)"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
+    return f"cannot listen on {where}: {describe_error(exc)}"
+
+
+@contextmanager
+def _graceful_signals(server: Server, console: Console) -> Iterator[None]:
+    """Ctrl-C and SIGTERM ask the server to stop; a second one exits at once.
+
+    Signal handlers can only be installed from the main thread; elsewhere (a test running
+    the CLI in a thread) this does nothing and the caller stops the server itself.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals_seen = 0
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen > 1:
+            os._exit(FORCED_EXIT_STATUS)
+        console.print(
+            Text(f"chatkit: {signal.Signals(signum).name}, shutting down", style="serve.stopped")
+        )
+        server.shutdown()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
