@@ -8,12 +8,12 @@ then SIGKILL after a deadline, even when the benchmark fails or is interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import threading
-import time
 from collections import deque
 from types import TracebackType
 
@@ -149,9 +149,12 @@ class ServerProcess:
     def _describe_failure(self) -> str:
         process = self._process
         assert process is not None
-        deadline = time.monotonic() + 1.0
-        while process.poll() is None and not self.output and time.monotonic() < deadline:
-            time.sleep(0.05)
+        if self._reader is not None:
+            # Output ends when the process exits: then its exit code is moments away.
+            self._reader.join(1.0)
+            if not self._reader.is_alive():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(2.0)
         state = (
             f"exited with code {process.returncode}"
             if process.poll() is not None
