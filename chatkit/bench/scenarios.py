@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import math
 import random
 import time
@@ -292,32 +293,19 @@ async def run_slow(
     sampler = asyncio.create_task(_sample_rss(target.pid, started, samples))
     blast = asyncio.create_task(_blast(blaster, settings, 2 * settings.duration + 1))
     try:
-        reporter.stage("slow: before", 2)
-        before = await _measure(
-            target,
-            settings,
-            room,
-            receivers,
-            recorder,
-            duration=settings.duration,
-            rate=rate,
-            drain=False,
-        )
+        # Both phases send the same way; only the slow client's reading differs.
+        measure = functools.partial(
+            _measure, target, settings, room, receivers, recorder,
+            duration=settings.duration, rate=rate,
+        )  # fmt: skip
+        reporter.stage("slow: before", 1)
+        before = await measure(drain=False)
         reporter.advance()
         if slow.transport is not None:
             slow.transport.pause_reading()
         paused_at = time.monotonic()
-        reporter.stage("slow: with a slow client", 2)
-        with_slow = await _measure(
-            target,
-            settings,
-            room,
-            receivers,
-            recorder,
-            duration=settings.duration,
-            rate=rate,
-            drain=True,
-        )
+        reporter.stage("slow: with a slow client", 1)
+        with_slow = await measure(drain=True)
         reporter.advance()
     finally:
         blast.cancel()
