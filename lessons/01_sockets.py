@@ -26,6 +26,7 @@ import socket
 import sys
 
 
+# --8<-- [start:listener]
 def open_listener(host: str, port: int) -> socket.socket:
     """Steps 1-3: create a TCP socket, bind it to an address, and listen."""
     # 1. AF_INET = IPv4, SOCK_STREAM = TCP. The socket is just a handle for now.
@@ -39,6 +40,9 @@ def open_listener(host: str, port: int) -> socket.socket:
     # handshakes for us and queues up to `backlog` finished connections for accept().
     listener.listen(8)
     return listener
+
+
+# --8<-- [end:listener]
 
 
 # --8<-- [start:demo]

@@ -16,9 +16,10 @@ Run it:
     python lessons/05_broadcast_stall.py --check    # both, on a free port; exit 0 if all holds
 
 What to observe: join with three `nc 127.0.0.1 7005`. Press Ctrl-Z in one of them: it stops
-reading. Then flood from a fourth terminal:
-`yes 'all work and no play' | head -c 2000000 | nc -q1 127.0.0.1 7005 > /dev/null`.
-In the naive room the other clients freeze mid-flood; what they type goes nowhere until you
+reading. Then let a fourth terminal talk a lot (about 1000 lines a second, 5000 lines):
+`for i in $(seq 5000); do echo "$i: $(printf 'all work and no play %.0s' 1 2 3 4)"; sleep 0.001;
+done | nc -q1 127.0.0.1 7005 > /dev/null`.
+In the naive room the other clients freeze mid-stream; what they type goes nowhere until you
 `fg` the stopped nc. With --fixed the server drops the stopped client and the others carry on.
 
 What this is not: the whole story. A real server also limits bytes (not lines), tells the
