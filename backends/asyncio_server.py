@@ -70,6 +70,7 @@ class Connection(asyncio.Protocol):
 
     # --- asyncio.Protocol: called by the event loop ---------------------------------------------
 
+    # --8<-- [start:callbacks]
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         self.peer = peer_name(transport.get_extra_info("peername"))
@@ -85,6 +86,8 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server._forget(self, exc)
 
+    # --8<-- [end:callbacks]
+
     def pause_writing(self) -> None:
         # The transport's buffer passed its high-water mark. We keep queueing: ``send``
         # enforces ``sendq``, which is the policy every backend shares.
@@ -95,6 +98,7 @@ class Connection(asyncio.Protocol):
 
     # --- Transport: called by the core ----------------------------------------------------------
 
+    # --8<-- [start:send]
     def send(self, data: bytes) -> None:
         """Queue ``data`` for this loop iteration's flush; past ``sendq``, mark for dropping."""
         # The hot path of every fan-out (one call per member per line): keep it lean.
@@ -110,6 +114,8 @@ class Connection(asyncio.Protocol):
             self.server._mark_dirty(self)
         self.outbox.append(data)
         self.queued += len(data)
+
+    # --8<-- [end:send]
 
     def close(self, reason: str) -> None:
         """The core is done with this client: flush what is queued, then close."""
@@ -154,6 +160,7 @@ class AsyncioServer(Server):
         raise_fd_limit()
         asyncio.run(self._serve(on_ready))
 
+    # --8<-- [start:stop]
     def shutdown(self) -> None:
         self._stop_requested.set()
         loop, stopped = self._loop, self._stopped
@@ -161,6 +168,8 @@ class AsyncioServer(Server):
             # the loop is already closed: serve() has returned
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(stopped.set)
+
+    # --8<-- [end:stop]
 
     async def _serve(self, on_ready: ReadyCallback | None) -> None:
         loop = asyncio.get_running_loop()
@@ -183,12 +192,16 @@ class AsyncioServer(Server):
 
     # --- callbacks from the protocols -------------------------------------------------------------
 
+    # --8<-- [start:accept]
     def _accept(self, conn: Connection) -> None:
         log.info("%s connected", conn.peer)
         self._connections.add(conn)
         conn.session = self.core.connect(conn, conn.peer)
         self._drop_overflowed()
 
+    # --8<-- [end:accept]
+
+    # --8<-- [start:read]
     def _read(self, conn: Connection, data: bytes) -> None:
         if not data:
             conn.peer_closed = True
@@ -203,6 +216,9 @@ class AsyncioServer(Server):
         if not data:
             self._drop(conn, "Connection closed")
 
+    # --8<-- [end:read]
+
+    # --8<-- [start:flush]
     def _mark_dirty(self, conn: Connection) -> None:
         """Remember ``conn`` for the flush at the end of this loop iteration."""
         self._dirty.add(conn)
@@ -233,6 +249,8 @@ class AsyncioServer(Server):
                 # unread input does not turn our close into a reset that eats the last lines.
                 transport.write_eof()
 
+    # --8<-- [end:flush]
+
     def _forget(self, conn: Connection, exc: Exception | None) -> None:
         if not conn.closing:
             self._drop(conn, describe_error(exc) if exc is not None else "Connection closed")
@@ -245,6 +263,7 @@ class AsyncioServer(Server):
 
     # --- dropping clients -------------------------------------------------------------------------
 
+    # --8<-- [start:drop]
     def _drop(self, conn: Connection, reason: str) -> None:
         """The socket died (or the server gave up on it): tell the core, then close."""
         if conn.session is not None:
@@ -252,8 +271,11 @@ class AsyncioServer(Server):
         self._drop_overflowed()
         conn.finish(reason)
 
+    # --8<-- [end:drop]
+
     # --- every TICK_INTERVAL ----------------------------------------------------------------------
 
+    # --8<-- [start:tick]
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK_INTERVAL)
@@ -266,8 +288,11 @@ class AsyncioServer(Server):
             if conn.transport is not None:
                 conn.transport.abort()
 
+    # --8<-- [end:tick]
+
     # --- graceful shutdown ------------------------------------------------------------------------
 
+    # --8<-- [start:shutdown]
     async def _close_all(self) -> None:
         """Say goodbye to everyone, keep the loop running for ``FLUSH_TIMEOUT``, then cut."""
         assert self._all_closed is not None
@@ -281,3 +306,5 @@ class AsyncioServer(Server):
             if conn.transport is not None:
                 conn.transport.abort()
         await asyncio.sleep(0)  # let the aborted transports report connection_lost
+
+    # --8<-- [end:shutdown]

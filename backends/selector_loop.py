@@ -73,6 +73,7 @@ class Connection:
 
     # --- Transport: called by the core ----------------------------------------------------------
 
+    # --8<-- [start:send]
     def send(self, data: bytes) -> None:
         """Append ``data`` to the outbox; past ``sendq``, mark the client for dropping."""
         # The hot path of every fan-out (one call per member per line): keep it lean.
@@ -88,6 +89,8 @@ class Connection:
             # A non-empty outbox is already due for a flush (dirty, or waiting for EVENT_WRITE).
             self.server._dirty.add(self)
         outbox += data
+
+    # --8<-- [end:send]
 
     def close(self, reason: str) -> None:
         """The core is done with this client: flush what is queued, then close."""
@@ -149,14 +152,18 @@ class SelectorServer(Server):
             self._wakeup_r.close()
             self._wakeup_w.close()
 
+    # --8<-- [start:stop]
     def shutdown(self) -> None:
         self._stopping = True
         # the pipe is full (a wake-up is already pending) or already closed
         with contextlib.suppress(OSError):
             self._wakeup_w.send(b"\0")
 
+    # --8<-- [end:stop]
+
     # --- the loop ---------------------------------------------------------------------------------
 
+    # --8<-- [start:loop]
     def _run_once(self, timeout: float) -> None:
         """Wait up to ``timeout`` seconds for ready sockets, serve them, then flush output."""
         for key, events in self._selector.select(timeout):
@@ -174,11 +181,14 @@ class SelectorServer(Server):
         while self._dirty:
             self._flush(self._dirty.pop())
 
+    # --8<-- [end:loop]
+
     def _drain_wakeups(self) -> None:
         with contextlib.suppress(BlockingIOError):
             while self._wakeup_r.recv(4096):
                 pass
 
+    # --8<-- [start:accept]
     def _accept(self, listener: socket.socket) -> None:
         for _ in range(ACCEPT_BATCH):
             try:
@@ -202,6 +212,9 @@ class SelectorServer(Server):
             conn.session = self.core.connect(conn, conn.peer)
             self._drop_overflowed()
 
+    # --8<-- [end:accept]
+
+    # --8<-- [start:read]
     def _read(self, conn: Connection) -> None:
         try:
             data = conn.sock.recv(READ_SIZE)
@@ -222,6 +235,9 @@ class SelectorServer(Server):
         if not data:
             self._drop(conn, "Connection closed")
 
+    # --8<-- [end:read]
+
+    # --8<-- [start:flush]
     def _flush(self, conn: Connection) -> None:
         """One ``send`` of everything queued; keep what did not fit and ask for EVENT_WRITE."""
         if conn.closed:
@@ -250,6 +266,8 @@ class SelectorServer(Server):
             conn.events = wanted
             self._selector.modify(conn.sock, wanted, conn)
 
+    # --8<-- [end:flush]
+
     def _close(self, conn: Connection) -> None:
         if conn.closed:
             return
@@ -262,6 +280,7 @@ class SelectorServer(Server):
 
     # --- dropping clients -------------------------------------------------------------------------
 
+    # --8<-- [start:drop]
     def _drop(self, conn: Connection, reason: str) -> None:
         """The socket died (or the server gave up on it): tell the core, then close."""
         if conn.session is not None:
@@ -269,8 +288,11 @@ class SelectorServer(Server):
         self._drop_overflowed()
         conn.finish(reason)
 
+    # --8<-- [end:drop]
+
     # --- every TICK_INTERVAL ----------------------------------------------------------------------
 
+    # --8<-- [start:tick]
     def _tick(self, now: float) -> None:
         self.core.tick(now)
         self._drop_overflowed()
@@ -279,6 +301,8 @@ class SelectorServer(Server):
         if self._accept_paused and self._listener is not None:
             self._accept_paused = False  # paused after EMFILE: try accepting again
             self._selector.register(self._listener, selectors.EVENT_READ)
+
+    # --8<-- [end:tick]
 
     # --- graceful shutdown ------------------------------------------------------------------------
 
@@ -290,6 +314,7 @@ class SelectorServer(Server):
                 self._selector.unregister(listener)
             listener.close()
 
+    # --8<-- [start:shutdown]
     def _close_all(self) -> None:
         """Say goodbye to everyone, keep the loop running for ``FLUSH_TIMEOUT``, then cut."""
         self._stop_accepting()
@@ -300,3 +325,5 @@ class SelectorServer(Server):
             self._run_once(left)
         for conn in list(self._connections):
             self._close(conn)
+
+    # --8<-- [end:shutdown]

@@ -82,6 +82,7 @@ class Connection:
 
     # --- Transport: called by the core, under the core lock -----------------------------------
 
+    # --8<-- [start:send]
     def send(self, data: bytes) -> None:
         """Queue ``data`` for the writer thread; past ``sendq``, mark the client for dropping."""
         with self._cond:
@@ -98,6 +99,8 @@ class Connection:
                 self._cond.notify()  # the writer only waits while the outbox is empty
             self._outbox.append(data)
             self._queued += len(data)
+
+    # --8<-- [end:send]
 
     def close(self, reason: str) -> None:
         """The core is done with this client: flush what is queued, then close."""
@@ -185,11 +188,15 @@ class ThreadedServer(Server):
         finally:
             threading.stack_size(old_stack_size)
 
+    # --8<-- [start:stop]
     def shutdown(self) -> None:
         self._stopping.set()
 
+    # --8<-- [end:stop]
+
     # --- the serving thread ---------------------------------------------------------------------
 
+    # --8<-- [start:accept]
     def _accept(self, listener: socket.socket) -> None:
         try:
             sock, address = listener.accept()
@@ -216,8 +223,11 @@ class ThreadedServer(Server):
             if conn.writer.ident is None:
                 self._forget(conn)
 
+    # --8<-- [end:accept]
+
     # --- one reader thread per client -----------------------------------------------------------
 
+    # --8<-- [start:read]
     def _read(self, conn: Connection) -> None:
         reason = "Connection closed"
         try:
@@ -234,8 +244,11 @@ class ThreadedServer(Server):
             reason = describe_error(exc)
         self._drop(conn, reason)
 
+    # --8<-- [end:read]
+
     # --- one writer thread per client -----------------------------------------------------------
 
+    # --8<-- [start:flush]
     def _flush(self, conn: Connection) -> None:
         try:
             while (chunk := conn.next_chunk()) is not None:
@@ -251,6 +264,8 @@ class ThreadedServer(Server):
         conn.join_reader(None)
         self._forget(conn)
 
+    # --8<-- [end:flush]
+
     def _forget(self, conn: Connection) -> None:
         conn.close_socket()
         with self._lock:
@@ -259,6 +274,7 @@ class ThreadedServer(Server):
 
     # --- dropping clients -------------------------------------------------------------------------
 
+    # --8<-- [start:drop]
     def _drop(self, conn: Connection, reason: str) -> None:
         """The socket died (or the server gave up on it): tell the core, then close."""
         with self._lock:
@@ -267,8 +283,11 @@ class ThreadedServer(Server):
             self._drop_overflowed()
             conn.finish(reason)
 
+    # --8<-- [end:drop]
+
     # --- the ticker thread ------------------------------------------------------------------------
 
+    # --8<-- [start:tick]
     def _tick_forever(self) -> None:
         while not self._stopping.wait(TICK_INTERVAL):
             self._tick()
@@ -282,8 +301,11 @@ class ThreadedServer(Server):
         for conn in overdue:  # socket calls happen here, after the lock is released
             conn.abort()
 
+    # --8<-- [end:tick]
+
     # --- graceful shutdown ------------------------------------------------------------------------
 
+    # --8<-- [start:shutdown]
     def _close_all(self) -> None:
         """Say goodbye to everyone, give the writers ``FLUSH_TIMEOUT`` seconds, then cut."""
         with self._lock:
@@ -297,3 +319,5 @@ class ThreadedServer(Server):
             conn.abort()
         for conn in connections:
             conn.writer.join(0.5)
+
+    # --8<-- [end:shutdown]
