@@ -168,6 +168,89 @@ def serve(
 # --- chatkit join: the terminal client ----------------------------------------------------------
 
 
+@app.command()
+def join(
+    host: Annotated[
+        str, typer.Argument(help="Server to connect to.", envvar="CHATKIT_HOST")
+    ] = "127.0.0.1",
+    *,
+    port: Annotated[
+        int, typer.Option(help="Server port.", min=1, max=65535, envvar="CHATKIT_PORT")
+    ] = 6667,
+    nick: Annotated[
+        str | None,
+        typer.Option(help="Your nick [default: your login name].", envvar="CHATKIT_NICK"),
+    ] = None,
+    room: Annotated[
+        list[str] | None,
+        typer.Option(help="Room to join; repeat for more [default: #lobby].", show_default=False),
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Server password (PASS).", envvar="CHATKIT_PASSWORD"),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option(help="Show every protocol line sent (->) and received (<-).")
+    ] = False,
+    plain: Annotated[
+        bool,
+        typer.Option(help="Plain lines on stdin/stdout, no colours (automatic when piped)."),
+    ] = False,
+    reconnect: Annotated[
+        bool, typer.Option(help="Reconnect with backoff when the connection fails or drops.")
+    ] = True,
+    attempts: Annotated[
+        int, typer.Option(help="Connection attempts in a row before giving up.", min=1)
+    ] = 6,
+) -> None:
+    """Chat in a terminal: join rooms on a chatkit (or any IRC) server.
+
+    Type text to talk in the current room, /help for the commands. Piped input (or --plain)
+    sends each line to the room, then quits: echo hi | chatkit join --nick bot
+    """
+    import asyncio
+    import sys
+
+    from chatkit.client.options import ClientOptions, default_nick, valid_nick
+
+    chosen_nick = nick if nick is not None else default_nick()
+    if not valid_nick(chosen_nick):
+        err_console.print(
+            f"Error: {chosen_nick!r} is not a valid nick: use letters, digits and _-[]{{}}|^`, "
+            "starting with a letter.",
+            markup=False,
+        )
+        raise typer.Exit(code=1)
+    rooms = tuple(
+        name if name[:1] in "#&" else "#" + name
+        for entry in (room or ["#lobby"])
+        for name in entry.split(",")
+        if name
+    )
+    options = ClientOptions(
+        nick=chosen_nick,
+        host=host,
+        port=port,
+        rooms=rooms,
+        password=password,
+        debug=debug,
+        reconnect=reconnect,
+        attempts=attempts,
+    )
+    try:
+        if plain or not sys.stdin.isatty() or not sys.stdout.isatty():
+            from chatkit.client.plain import run_plain
+
+            code = asyncio.run(run_plain(options, sys.stdin, sys.stdout))
+        else:
+            from chatkit.client.terminal import run_terminal
+
+            code = asyncio.run(run_terminal(options))
+    except KeyboardInterrupt:  # Ctrl-C before the client could install its own handling
+        code = 0
+    raise typer.Exit(code=code)
+
+
 # --- chatkit lesson: the numbered lessons -------------------------------------------------------
 
 lesson_app = typer.Typer(

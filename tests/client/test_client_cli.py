@@ -1,0 +1,56 @@
+"""``chatkit join`` through Typer's CliRunner: options, clear errors, exit codes."""
+
+from __future__ import annotations
+
+import pytest
+from client_helpers import free_port
+from typer.testing import CliRunner
+
+from chatkit.cli import app
+from chatkit.client.options import default_nick, valid_nick
+
+runner = CliRunner()
+
+
+def test_help_lists_the_options() -> None:
+    result = runner.invoke(app, ["join", "--help"], prog_name="chatkit")
+    assert result.exit_code == 0
+    for option in ("--port", "--nick", "--room", "--password", "--debug", "--plain"):
+        assert option in result.output
+
+
+def test_invalid_nick_is_refused_before_connecting() -> None:
+    result = runner.invoke(app, ["join", "--nick", "9lives"], prog_name="chatkit")
+    assert result.exit_code == 1
+    assert "'9lives' is not a valid nick" in result.output
+
+
+@pytest.mark.timeout(10)
+def test_no_server_and_no_reconnect_is_exit_1_with_a_hint() -> None:
+    port = free_port()
+    args = ["join", "--port", str(port), "--nick", "bob", "--no-reconnect"]
+    result = runner.invoke(app, args, input="hi\n", prog_name="chatkit")
+    assert result.exit_code == 1
+    assert f"Cannot connect to 127.0.0.1:{port}: connection refused" in result.output
+    assert "start one with: chatkit serve" in result.output
+
+
+@pytest.mark.timeout(20)
+def test_piped_lines_go_to_the_room_with_debug(chat_server: tuple[str, int]) -> None:
+    _, port = chat_server
+    args = ["join", "--port", str(port), "--nick", "bot", "--room", "bots", "--debug"]
+    result = runner.invoke(app, args, input="beep\n", prog_name="chatkit")
+    assert result.exit_code == 0, result.output
+    assert "-> JOIN #bots" in result.output
+    assert "-> PRIVMSG #bots beep" in result.output
+    assert "[#bots] <bot> beep" in result.output
+    assert "-> QUIT :End of input" in result.output
+
+
+@pytest.mark.parametrize(
+    ("login", "nick"),
+    [("alice", "alice"), ("Jane Doe", "JaneDoe"), ("1337", "u1337"), ("", "guest"), ("é", "guest")],
+)
+def test_default_nick_from_the_login_name(login: str, nick: str) -> None:
+    assert default_nick(login) == nick
+    assert valid_nick(nick)

@@ -1,0 +1,134 @@
+"""The client over real sockets: two plain-mode clients talking through every backend,
+reconnecting after a server restart, and failing clearly when there is no server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from client_helpers import PlainClient, Transcript, free_port, options
+from conftest import ServerFactory
+
+from chatkit.client.plain import run_plain
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(30)
+def test_two_plain_clients_talk(chat_server: tuple[str, int]) -> None:
+    _, port = chat_server
+
+    async def scenario() -> tuple[int, int, Transcript, Transcript]:
+        alice = await PlainClient.joined("alice", port)
+        alice_out = alice.out
+        bob_out = Transcript()
+        bob_in = io.StringIO("hello alice, [b]not bold[/b]\n/me waves\n/msg alice psst\n")
+        bob_code = await run_plain(options("bob", port), bob_in, bob_out)
+        await alice_out.wait_for("<-- bob quit")
+        alice.stdin.send("bye bob")  # bob is gone: this one only lands in alice's own transcript
+        await alice_out.wait_for("<alice> bye bob")
+        return bob_code, await alice.finish(), alice_out, bob_out
+
+    bob_code, alice_code, alice_out, bob_out = asyncio.run(scenario())
+    assert (bob_code, alice_code) == (0, 0)
+    heard = alice_out.lines()
+    assert "--> bob joined #lobby" in heard
+    assert "[#lobby] <bob> hello alice, [b]not bold[/b]" in heard
+    assert "[#lobby] * bob waves" in heard
+    assert "*bob* psst" in heard
+    said = bob_out.lines()
+    assert "[#lobby] <bob> hello alice, [b]not bold[/b]" in said
+    assert "-> *alice* psst" in said
+
+
+@pytest.mark.timeout(30)
+def test_piped_command_line_client_delivers_then_quits(chat_server: tuple[str, int]) -> None:
+    """``echo ... | python -m chatkit join --nick bot``: the real entry point, as a script would."""
+    _, port = chat_server
+
+    async def scenario() -> tuple[subprocess.CompletedProcess[str], Transcript]:
+        listener = await PlainClient.joined("ears", port)
+        heard = listener.out
+        command = [sys.executable, "-m", "chatkit", "join", "--nick", "bot", "--port", str(port)]
+        lines = "".join(f"line {n}\n" for n in range(5))
+        result = await asyncio.to_thread(
+            subprocess.run,
+            command,
+            input=lines,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            cwd=ROOT,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        await heard.wait_for("<-- bot quit")
+        assert await listener.finish() == 0
+        return result, heard
+
+    result, heard = asyncio.run(scenario())
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stdout  # plain: no colours when piped
+    assert [line for line in heard.lines() if "<bot>" in line] == [
+        f"[#lobby] <bot> line {n}" for n in range(5)
+    ]
+
+
+@pytest.mark.timeout(30)
+def test_reconnects_and_rejoins_after_a_server_restart(start_server: ServerFactory) -> None:
+    async def scenario() -> tuple[int, Transcript]:
+        first = start_server(0)
+        _, port = await asyncio.to_thread(first.__enter__)
+        client = PlainClient("phoenix", port, rooms=("#lobby", "#ash"))
+        out = client.out
+        await out.wait_for("--> You joined #ash")
+        await asyncio.to_thread(first.__exit__, None, None, None)
+        await out.wait_for("Reconnecting in")
+        second = start_server(port)
+        await asyncio.to_thread(second.__enter__)
+        try:
+            await out.wait_for("--> You joined #lobby", count=2)
+            await out.wait_for("--> You joined #ash", count=2)
+            bob_code = await run_plain(
+                options("bob", port), io.StringIO("welcome back\n"), Transcript()
+            )
+            await out.wait_for("[#lobby] <bob> welcome back")
+            code = await client.finish()
+        finally:
+            await asyncio.to_thread(second.__exit__, None, None, None)
+        assert bob_code == 0
+        return code, out
+
+    code, out = asyncio.run(scenario())
+    assert code == 0
+    assert any(line.startswith("-*- Disconnected:") for line in out.lines())
+
+
+@pytest.mark.timeout(10)
+def test_no_server_gives_up_after_bounded_attempts() -> None:
+    port = free_port()
+    out = Transcript()
+    code = asyncio.run(run_plain(options("alone", port, attempts=3), io.StringIO("hi\n"), out))
+    assert code == 1
+    text = out.getvalue()
+    assert text.count("connection refused (is a server running there?") == 3
+    assert "Reconnecting in 0.05 s (attempt 2 of 3)" in text
+    assert "Reconnecting in 0.1 s (attempt 3 of 3)" in text
+    assert text.rstrip().endswith("!!! Giving up after 3 attempts")
+
+
+@pytest.mark.timeout(10)
+def test_no_reconnect_fails_at_once() -> None:
+    port = free_port()
+    out = Transcript()
+    code = asyncio.run(run_plain(options("alone", port, reconnect=False), io.StringIO(""), out))
+    assert code == 1
+    assert out.lines() == [
+        f"-*- Connecting to 127.0.0.1:{port} ...",
+        f"!!! Cannot connect to 127.0.0.1:{port}: connection refused "
+        "(is a server running there? start one with: chatkit serve)",
+    ]
