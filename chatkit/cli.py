@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chatkit import __version__
+from chatkit.bench.scenarios import Scenario, Settings
 from chatkit.config import ServerConfig
 from chatkit.lessons_catalog import Lesson, UnknownLessonError, all_lessons, find_lesson
 
@@ -310,6 +311,138 @@ def lesson_run(
 
 
 # --- chatkit bench: benchmarks ------------------------------------------------------------------
+
+
+@app.command("bench")
+def bench(
+    *,
+    backend: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--backend",
+            "-b",
+            help="Backend to measure; repeat for several. Default: every installed backend.",
+            envvar="CHATKIT_BENCH_BACKEND",
+        ),
+    ] = None,
+    scenario: Annotated[
+        list[Scenario] | None,
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="Scenario to run; repeat for several. Default: all three.",
+            envvar="CHATKIT_BENCH_SCENARIO",
+        ),
+    ] = None,
+    clients: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--clients",
+            "-n",
+            min=2,
+            max=20_000,
+            help="Clients per run (default 1000); repeat to measure several sizes.",
+            envvar="CHATKIT_BENCH_CLIENTS",
+        ),
+    ] = None,
+    duration: Annotated[
+        float,
+        typer.Option(
+            min=0.2,
+            max=60.0,
+            help="Seconds of sending in fanout, and in each phase of slow.",
+            envvar="CHATKIT_BENCH_DURATION",
+        ),
+    ] = 5.0,
+    runs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=20,
+            help="Runs per measurement; tables show the median.",
+            envvar="CHATKIT_BENCH_RUNS",
+        ),
+    ] = 3,
+    senders: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Clients sending into the room in fanout and slow.",
+            envvar="CHATKIT_BENCH_SENDERS",
+        ),
+    ] = 10,
+    rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="fanout: messages/s into the room from all senders; 0 = as fast as it goes.",
+            envvar="CHATKIT_BENCH_RATE",
+        ),
+    ] = 0.0,
+    sendq: Annotated[
+        int,
+        typer.Option(
+            min=4096,
+            help="Bytes a client may have queued before the server drops it (serve --sendq).",
+            envvar="CHATKIT_BENCH_SENDQ",
+        ),
+    ] = 262_144,
+    json_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Also write every run's numbers to this JSON file.",
+            envvar="CHATKIT_BENCH_JSON",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Measure the backends side by side: connect, fan-out and a slow client.
+
+    Each run starts a fresh [bold]chatkit serve[/] on 127.0.0.1 and drives it from an
+    asyncio load generator in this process.
+    """
+    from chatkit.bench.progress import BenchProgress
+    from chatkit.bench.report import BENCH_THEME, print_report
+    from chatkit.bench.suite import BenchError, Plan, run_plan
+    from chatkit.registry import available_backends
+
+    known = available_backends()
+    unknown = sorted(set(backend or ()) - set(known))
+    if unknown:
+        err_console.print(
+            f"unknown backend {', '.join(unknown)}; choose from {', '.join(known)}",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
+    plan = Plan(
+        backends=tuple(dict.fromkeys(backend or known)),
+        scenarios=tuple(dict.fromkeys(scenario or list(Scenario))),
+        clients=tuple(dict.fromkeys(clients or [1000])),
+        runs=runs,
+        settings=Settings(duration=duration, senders=senders, rate=rate),
+        sendq=sendq,
+    )
+    out = Console(theme=BENCH_THEME)
+    try:
+        with BenchProgress(out, enabled=out.is_terminal) as progress:
+            report = run_plan(plan, reporter=progress, on_run=progress.on_run)
+    except BenchError as error:
+        err_console.print(f"chatkit bench: {error}", markup=False, highlight=False)
+        raise typer.Exit(code=1) from None
+    except KeyboardInterrupt:
+        err_console.print("chatkit bench: interrupted; the server was stopped.")
+        raise typer.Exit(code=130) from None
+    print_report(report, out)
+    if json_file is not None:
+        try:
+            json_file.write_text(report.to_json())
+        except OSError as error:
+            err_console.print(f"chatkit bench: cannot write {json_file}: {error}", markup=False)
+            raise typer.Exit(code=1) from None
+        out.print(f"results written to {json_file}", markup=False, highlight=False)
 
 
 def main() -> None:
