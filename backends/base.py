@@ -70,6 +70,7 @@ class BackendConnection(Protocol):
         ...
 
 
+# --8<-- [start:server]
 class Server(ABC):
     """One concurrency model driving a :class:`ChatCore`.
 
@@ -105,6 +106,9 @@ class Server(ABC):
             assert conn.session is not None
             self.core.disconnect(conn.session, SENDQ_EXCEEDED)
             conn.finish(SENDQ_EXCEEDED, error_line(SENDQ_EXCEEDED))
+
+
+# --8<-- [end:server]
 
 
 def open_listener(config: ServerConfig) -> socket.socket:

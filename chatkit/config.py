@@ -52,6 +52,7 @@ class ServerConfig:
     #: Connections accepted at once; the next one gets ERROR and is closed.
     max_clients: int = 20_000
 
+    # --8<-- [start:policies]
     # --- output limits ------------------------------------------------------------------------
     #: Bytes of output queued for one client before we give up on it ("SendQ exceeded").
     #: A client that stops reading must not make the server buffer without bound.
@@ -74,6 +75,7 @@ class ServerConfig:
     flood_rate: float = 5.0
     #: Lines held back (delayed, not dropped) before the client is disconnected: "Excess Flood".
     flood_queue_limit: int = 40
+    # --8<-- [end:policies]
 
     # --- storage ------------------------------------------------------------------------------
     #: SQLite file for history and accounts; None keeps everything in memory.

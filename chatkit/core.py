@@ -77,6 +77,7 @@ class ChatCore:
 
     # --- the backend-facing API ---------------------------------------------------------------
 
+    # --8<-- [start:connect]
     def connect(self, transport: Transport, peer: str) -> Session:
         """Register a new connection and return its session.
 
@@ -95,6 +96,9 @@ class ChatCore:
         self.sessions[session] = None
         return session
 
+    # --8<-- [end:connect]
+
+    # --8<-- [start:receive]
     def receive(self, session: Session, data: bytes, now: float) -> None:
         """Feed bytes read from ``session``'s socket; ``b""`` means the peer closed."""
         if session.closed:
@@ -119,6 +123,9 @@ class ChatCore:
                 continue
             self._handle(session, item)
 
+    # --8<-- [end:receive]
+
+    # --8<-- [start:disconnect]
     def disconnect(self, session: Session, reason: str) -> None:
         """Forget ``session`` because its connection is gone; others see it QUIT.
 
@@ -127,6 +134,9 @@ class ChatCore:
         """
         self._drop(session, clean_text(reason) or "Connection closed")
 
+    # --8<-- [end:disconnect]
+
+    # --8<-- [start:tick]
     def tick(self, now: float) -> None:
         """Run the timed policies: drain flood queues, and once a second, check timeouts."""
         self.now = now
@@ -135,6 +145,8 @@ class ChatCore:
         if self._next_sweep is None or now >= self._next_sweep:
             self._next_sweep = now + _SWEEP_INTERVAL
             self._sweep(now)
+
+    # --8<-- [end:tick]
 
     def shutdown(self, reason: str = "Server shutting down") -> None:
         """Send ``ERROR`` to every client and close every transport; the core is then empty."""
@@ -200,6 +212,7 @@ class ChatCore:
 
     # --- internals ----------------------------------------------------------------------------
 
+    # --8<-- [start:dispatch]
     def _handle(self, session: Session, item: str | OverlongLine) -> None:
         """Run one line: parse it, check registration and parameters, call its command."""
         if isinstance(item, OverlongLine):
@@ -227,6 +240,8 @@ class ChatCore:
             self.reply(session, rpl.ERR_NEEDMOREPARAMS, message.command, "Not enough parameters")
             return
         command.handler(self, session, message)
+
+    # --8<-- [end:dispatch]
 
     def _hold_back(self, session: Session, item: str | OverlongLine) -> None:
         # Flood control: delay the line; a client that keeps flooding is disconnected.

@@ -24,6 +24,7 @@ __all__ = ["ENTRY_POINT_GROUP", "UnknownBackendError", "available_backends", "lo
 
 ENTRY_POINT_GROUP = "chatkit.backends"
 
+# --8<-- [start:registered]
 #: The built-in backends, in the order the lessons introduce them.
 BUILTIN_BACKENDS: dict[str, str] = {
     "threading": "backends.threaded:ThreadedServer",
@@ -47,6 +48,9 @@ def _registered() -> dict[str, str]:
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(entry_point.name, entry_point.value)
     return found
+
+
+# --8<-- [end:registered]
 
 
 def available_backends() -> list[str]:

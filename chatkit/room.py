@@ -87,11 +87,14 @@ class Room:
         prefix = casefold(session.prefix)
         return any(ban.pattern.fullmatch(prefix) for ban in self.bans.values())
 
+    # --8<-- [start:broadcast]
     def broadcast(self, data: bytes, exclude: Session | None = None) -> None:
         """Send the same ``data`` object to every member except ``exclude``."""
         for member, send in self.members.items():
             if member is not exclude:
                 send(data)
+
+    # --8<-- [end:broadcast]
 
     def mode_string(self, show_key: bool) -> tuple[str, ...]:
         """The room's modes as MODE parameters, e.g. ``("+klnt", "secret", "10")``.

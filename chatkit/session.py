@@ -99,8 +99,10 @@ class Session:
 
     def __init__(self, transport: Transport, peer: str, buffer: LineBuffer) -> None:
         self.transport = transport
+        # --8<-- [start:send]
         #: The transport's bound ``send``, looked up once for the fan-out loop.
         self.send: Callable[[bytes], None] = transport.send
+        # --8<-- [end:send]
         self.peer = peer
         self.host = host_from_peer(peer)
         self.buffer = buffer

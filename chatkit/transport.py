@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Protocol
 
 
+# --8<-- [start:transport]
 class Transport(Protocol):
     """What the core needs from a backend's connection. Implemented once per backend."""
 
@@ -32,3 +33,6 @@ class Transport(Protocol):
     def close(self, reason: str) -> None:
         """Flush what is queued, then close the connection. Safe to call more than once."""
         ...
+
+
+# --8<-- [end:transport]

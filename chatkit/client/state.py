@@ -103,6 +103,7 @@ class ClientState:
         self.send(Message("USER", (self.username, "0", "*", self.realname)))
         return self.take_events()
 
+    # --8<-- [start:receive]
     def receive_data(self, data: bytes) -> list[Event]:
         """Feed bytes from the socket; ``b""`` means the server closed the connection."""
         if not data:
@@ -120,6 +121,8 @@ class ClientState:
                 continue
             dispatch(self, message)
         return self.take_events()
+
+    # --8<-- [end:receive]
 
     def connection_lost(self, reason: str) -> list[Event]:
         """The connection is gone. Forget per-connection state, keep the rooms to rejoin."""

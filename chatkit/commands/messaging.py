@@ -61,6 +61,7 @@ def _deliver(
             _deliver_one(core, session, command, target, text, errors)
 
 
+# --8<-- [start:deliver-one]
 def _deliver_one(
     core: ChatCore, session: Session, command: str, target: str, text: str, errors: bool
 ) -> None:
@@ -84,6 +85,9 @@ def _deliver_one(
     other.send(encode_relay(session.prefix, command, other.name, text))
     if errors and other.away is not None:
         core.reply(session, rpl.RPL_AWAY, other.name, other.away)
+
+
+# --8<-- [end:deliver-one]
 
 
 def away(core: ChatCore, session: Session, message: Message) -> None:
