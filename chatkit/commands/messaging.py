@@ -90,6 +90,7 @@ def _deliver_one(
 # --8<-- [end:deliver-one]
 
 
+# --8<-- [start:away]
 def away(core: ChatCore, session: Session, message: Message) -> None:
     """AWAY [:<message>]: mark yourself away (306), or back with no message (305)."""
     text = message.params[0] if message.params else ""
@@ -99,3 +100,6 @@ def away(core: ChatCore, session: Session, message: Message) -> None:
         return
     session.away = truncate_utf8(text, core.config.away_length)
     core.reply(session, rpl.RPL_NOWAWAY, "You have been marked as being away")
+
+
+# --8<-- [end:away]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fake_client import Harness, make_config
 
 
+# --8<-- [start:fan-out]
 def test_room_message_reaches_everyone_but_sender_as_same_bytes(server: Harness) -> None:
     alice, bob, carol = server.joined("#room", "alice", "bob", "carol")
     alice.send("PRIVMSG #room :hello there")
@@ -14,6 +15,9 @@ def test_room_message_reaches_everyone_but_sender_as_same_bytes(server: Harness)
     assert carol.lines() == [expected]
     # Encoded once: the very same bytes object went to both transports.
     assert bob.transport.sent[-1] is carol.transport.sent[-1]
+
+
+# --8<-- [end:fan-out]
 
 
 def test_room_target_uses_casemapping_and_canonical_name(server: Harness) -> None:
@@ -87,6 +91,7 @@ def test_outside_message_allowed_when_room_is_not_n(server: Harness) -> None:
     assert bob.lines() == [":alice!~alice@127.0.0.1 PRIVMSG #open :from outside"]
 
 
+# --8<-- [start:away]
 def test_away(server: Harness) -> None:
     alice = server.connect("alice")
     bob = server.connect("bob")
@@ -98,6 +103,9 @@ def test_away(server: Harness) -> None:
     assert bob.lines()[-1] == ":irc.test 305 bob :You are no longer marked as being away"
     alice.send("PRIVMSG bob :hi")
     assert alice.lines() == []
+
+
+# --8<-- [end:away]
 
 
 def test_away_message_is_capped() -> None:
