@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 __all__ = [
+    "MAX_CLIENT_TAG_BYTES",
     "MAX_LINE_BYTES",
     "MAX_TAG_BYTES",
     "LineBuffer",
@@ -34,9 +35,13 @@ __all__ = [
 
 #: The classic IRC limit: a message is at most 512 bytes *including* the trailing CRLF.
 MAX_LINE_BYTES = 512
-#: IRCv3 message-tags allow up to 8191 more bytes of tag data (including the ``@`` and the
-#: space after the tags) in front of the classic 512-byte message.
+#: IRCv3 message-tags allow up to 8191 more bytes of tags (including the ``@`` and the space
+#: after them) in front of the classic 512-byte message: what a client must accept.
 MAX_TAG_BYTES = 8191
+#: Half of that is the client's share: at most 4094 bytes of tag data, so 4096 with the ``@``
+#: and the space. The rest is kept for tags a server adds when it relays the line, and a
+#: server must answer a client that sends more with ``417 ERR_INPUTTOOLONG``.
+MAX_CLIENT_TAG_BYTES = 4096
 
 
 class ProtocolError(Exception):
@@ -113,10 +118,9 @@ class Message:
             if end == -1:
                 raise RemoteProtocolError("message has tags but no command")
             for item in line[1:end].split(";"):
-                if not item:
-                    continue
                 key, _, value = item.partition("=")
-                tags[key] = unescape_tag_value(value)
+                if key:  # an empty key names nothing: skip it, as we skip empty items
+                    tags[key] = unescape_tag_value(value)
             pos = end + 1
         while pos < len(line) and line[pos] == " ":
             pos += 1
@@ -126,7 +130,8 @@ class Message:
             end = line.find(" ", pos)
             if end == -1:
                 raise RemoteProtocolError("message has a source but no command")
-            source = line[pos + 1 : end]
+            # ``:`` followed by a space names no one: treat it as no source at all.
+            source = line[pos + 1 : end] or None
             pos = end + 1
 
         rest = line[pos:]
@@ -201,7 +206,7 @@ class OverlongLine:
     """Stands in a :meth:`LineBuffer.feed` result for a line that broke the length limit.
 
     The line's bytes were discarded (never buffered past the limit); ``length`` is how many
-    bytes it had, counted up to the limit and then some, so the server can reply
+    bytes arrived for it, line ending included, so the server can reply
     ``417 ERR_INPUTTOOLONG`` and carry on with the next line.
     """
 
@@ -271,18 +276,20 @@ class LineBuffer:
         return lines
 
     def _decode(self, raw: bytes) -> str | OverlongLine | None:
-        # ``raw`` ends in b"\n", maybe preceded by b"\r"; the limits count the CRLF as 2 bytes.
+        # ``raw`` ends in b"\n", maybe preceded by b"\r"; the limits count the line ending as
+        # the 2 bytes of CRLF, so a bare-LF line gets the same allowance as a CRLF one.
         body = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-        if not body.strip(b" \r"):
-            return None
-        wire_length = len(body) + 2
-        message_length = wire_length
+        message_length = len(body) + 2
         if body.startswith(b"@"):
             space = body.find(b" ")
             tag_length = space + 1 if space != -1 else len(body)
             if tag_length > self.max_tags:
-                return OverlongLine(wire_length)
+                return OverlongLine(len(raw))
             message_length -= tag_length
         if message_length > self.max_line:
-            return OverlongLine(wire_length)
+            # Checked before the blank-line test: the discarding path in ``feed`` cannot look
+            # at what it threw away, and a line must be judged the same however it arrived.
+            return OverlongLine(len(raw))
+        if not body.strip(b" \r"):
+            return None
         return body.decode("utf-8", "replace")

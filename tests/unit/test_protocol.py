@@ -74,6 +74,25 @@ def test_unescape_tag_value(raw: str, value: str) -> None:
     assert unescape_tag_value(raw) == value
 
 
+def test_parse_treats_an_empty_source_or_tag_key_as_absent() -> None:
+    assert Message.parse(": PING x") == Message("PING", ("x",))
+    assert Message.parse("@=v;;k=1 PING x") == Message("PING", ("x",), tags={"k": "1"})
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\n"])
+def test_overlong_length_counts_the_bytes_received_however_they_arrive(ending: bytes) -> None:
+    line = b"x" * 40 + ending
+    whole = LineBuffer(max_line=16, max_tags=8).feed(line)
+    pieces = LineBuffer(max_line=16, max_tags=8)
+    split = pieces.feed(line[:30]) + pieces.feed(line[30:])
+    assert whole == split == [OverlongLine(len(line))]
+
+
+def test_an_overlong_blank_line_is_still_overlong() -> None:
+    line = b" " * 40 + b"\r\n"
+    assert LineBuffer(max_line=16, max_tags=8).feed(line) == [OverlongLine(42)]
+
+
 # --- encoding -------------------------------------------------------------------------------
 
 
@@ -237,4 +256,28 @@ def test_line_buffer_and_parser_never_crash_on_arbitrary_bytes(
 def test_chunking_never_changes_the_lines(data: bytes, cut: int) -> None:
     whole = LineBuffer().feed(data)
     split = LineBuffer()
+    assert split.feed(data[:cut]) + split.feed(data[cut:]) == whole
+
+
+# Lines built from the characters that matter to the grammar, so the interesting cases
+# (empty source, empty tag key, runs of spaces, colons) come up often.
+grammar_text = st.text(alphabet=" :@;=!\\#xyZé\t", max_size=40)
+
+
+@given(grammar_text)
+def test_parse_encode_parse_is_stable(line: str) -> None:
+    try:
+        message = Message.parse(line)
+    except RemoteProtocolError:
+        return
+    assert Message.parse(message.encode().decode()) == message
+
+
+framing_bytes = st.lists(st.sampled_from([b" ", b"\r", b"\n", b"\r\n", b"@", b"x"]), max_size=80)
+
+
+@given(framing_bytes.map(b"".join), st.integers(min_value=1, max_value=200))
+def test_chunking_never_changes_the_lines_even_past_the_limit(data: bytes, cut: int) -> None:
+    whole = LineBuffer(max_line=16, max_tags=8).feed(data)
+    split = LineBuffer(max_line=16, max_tags=8)
     assert split.feed(data[:cut]) + split.feed(data[cut:]) == whole
