@@ -32,8 +32,9 @@ class ServerConfig:
     # --- input limits -------------------------------------------------------------------------
     #: Classic IRC: 512 bytes per line including CRLF. Longer lines get 417, never a crash.
     max_line_bytes: int = 512
-    #: IRCv3 message-tags: up to 8191 bytes of tags in front of the 512.
-    max_tag_bytes: int = 8191
+    #: IRCv3 message-tags: a client may put up to 4096 bytes of tags (``@``, 4094 bytes of tag
+    #: data, a space) in front of the 512; the other half of the 8191 is for tags a server adds.
+    max_tag_bytes: int = 4096
     nick_length: int = 30
     #: Longest username (from USER) we keep; announced as USERLEN.
     user_length: int = 10

@@ -225,3 +225,13 @@ def test_fake_transport_close_is_idempotent() -> None:
     transport.close("a")
     transport.close("b")
     assert transport.close_reason == "a"
+
+
+def test_tags_from_a_client_may_take_4094_bytes_and_no_more(server: Harness) -> None:
+    # IRCv3 message-tags: a client's tag data (between "@" and the space) is at most 4094
+    # bytes; past that the server must answer 417 and must not act on the line.
+    alice = server.connect("alice")
+    alice.send("@" + "t" * 4094 + " PING :fits")
+    assert alice.lines() == [":irc.test PONG irc.test :fits"]
+    alice.send("@" + "t" * 4095 + " PING :too-long")
+    assert alice.lines() == [":irc.test 417 alice :Input line was too long"]
