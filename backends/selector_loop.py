@@ -82,7 +82,9 @@ class Connection:
         outbox = self.outbox
         if len(outbox) + len(data) > self._sendq:
             self.overflowed = True
-            outbox.clear()
+            # Forget the backlog, except the end of a line a partial send already started:
+            # cut there, the ERROR line that follows would be glued onto half a line.
+            del outbox[outbox.find(b"\n") + 1 :]
             self.server._overflowed.append(self)
             return
         if not outbox:
