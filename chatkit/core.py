@@ -25,7 +25,7 @@ from chatkit import numerics as rpl
 from chatkit.casemap import casefold
 from chatkit.commands import COMMANDS
 from chatkit.config import ServerConfig
-from chatkit.lines import clean_text, encode_line
+from chatkit.lines import clean_text, encode_line, encode_reply
 from chatkit.protocol import LineBuffer, Message, OverlongLine, RemoteProtocolError
 from chatkit.room import Room
 from chatkit.session import Session, TokenBucket
@@ -163,8 +163,12 @@ class ChatCore:
     # --- helpers for the command functions ----------------------------------------------------
 
     def reply(self, session: Session, numeric: str, *params: str) -> None:
-        """Send ``:server NUMERIC <nick> params... :last`` to one client."""
-        session.send(encode_line(self.server_name, numeric, session.name, *params))
+        """Send ``:server NUMERIC <nick> params... :last`` to one client, cut to 512 bytes."""
+        session.send(encode_reply(self.server_name, numeric, session.name, *params))
+
+    def send_from_server(self, session: Session, command: str, *params: str) -> None:
+        """Send ``:server COMMAND params...`` (PONG, CAP ...) to one client, cut to 512 bytes."""
+        session.send(encode_reply(self.server_name, command, *params))
 
     def find_nick(self, nick: str) -> Session | None:
         """The session using ``nick`` (compared with the casemapping), if any."""

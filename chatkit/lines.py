@@ -9,7 +9,7 @@ skips building a ``Message`` object, which matters on the hot path of a busy roo
 
 from __future__ import annotations
 
-__all__ = ["clean_text", "encode_line", "encode_relay", "truncate_utf8"]
+__all__ = ["clean_text", "encode_line", "encode_relay", "encode_reply", "truncate_utf8"]
 
 #: The classic limit: a line is at most 512 bytes including its CRLF.
 _LINE_LIMIT = 512
@@ -74,4 +74,27 @@ def encode_relay(source: str, command: str, *params: str) -> bytes:
         last = params[-1]
         cut = truncate_utf8(last, len(last.encode("utf-8", "replace")) - excess)
         data = encode_line(source, command, *params[:-1], cut)
+    return data
+
+
+def encode_reply(source: str | None, command: str, *params: str) -> bytes:
+    """Like :func:`encode_line`, but shorten the longest parameters until the line fits.
+
+    Replies often repeat words the client chose (a PING token, an unknown nick, a real name),
+    and the client may have sent a full 512-byte line; behind our prefix the reply would be
+    longer than the limit. The longest parameter is the one cut: it is the client's, while the
+    short ones (our name, a number, the numeric's text) carry the meaning.
+    """
+    data = encode_line(source, command, *params)
+    if len(data) <= _LINE_LIMIT:
+        return data
+    parts = list(params)
+    for _ in parts:  # each round shortens a different parameter, so this ends
+        excess = len(data) - _LINE_LIMIT
+        if excess <= 0:
+            break
+        longest = max(range(len(parts)), key=lambda index: len(parts[index].encode()))
+        size = len(parts[longest].encode("utf-8", "replace"))
+        parts[longest] = truncate_utf8(parts[longest], max(size - excess, 1))
+        data = encode_line(source, command, *parts)
     return data

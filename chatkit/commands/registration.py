@@ -124,13 +124,12 @@ def cap(core: ChatCore, session: Session, message: Message) -> None:
     """CAP LS/LIST/REQ/END: IRCv3 capability negotiation (holds registration until END)."""
     sub = message.params[0].upper()
     name = session.name
-    server = core.server_name
     if sub == "LS":
         if not session.registered:
             session.cap_negotiating = True
-        session.send(encode_line(server, "CAP", name, "LS", " ".join(SUPPORTED_CAPS)))
+        core.send_from_server(session, "CAP", name, "LS", " ".join(SUPPORTED_CAPS))
     elif sub == "LIST":
-        session.send(encode_line(server, "CAP", name, "LIST", " ".join(sorted(session.caps))))
+        core.send_from_server(session, "CAP", name, "LIST", " ".join(sorted(session.caps)))
     elif sub == "REQ":
         if len(message.params) < 2:
             core.reply(session, rpl.ERR_NEEDMOREPARAMS, "CAP", "Not enough parameters")
@@ -145,9 +144,9 @@ def cap(core: ChatCore, session: Session, message: Message) -> None:
                     session.caps.add(cap_name)
                 else:
                     session.caps.discard(cap_name)
-            session.send(encode_line(server, "CAP", name, "ACK", wanted))
+            core.send_from_server(session, "CAP", name, "ACK", wanted)
         else:
-            session.send(encode_line(server, "CAP", name, "NAK", wanted))
+            core.send_from_server(session, "CAP", name, "NAK", wanted)
     elif sub == "END":
         if not session.registered and session.cap_negotiating:
             session.cap_negotiating = False
@@ -213,7 +212,7 @@ def user(core: ChatCore, session: Session, message: Message) -> None:
 def ping(core: ChatCore, session: Session, message: Message) -> None:
     """PING <token>: answer ``PONG <server> :<token>`` (any line already proves liveness)."""
     server = core.server_name
-    session.send(encode_line(server, "PONG", server, message.params[0]))
+    core.send_from_server(session, "PONG", server, message.params[0])
 
 
 def pong(core: ChatCore, session: Session, message: Message) -> None:

@@ -10,9 +10,6 @@ from fake_client import Harness, make_config
 
 @pytest.fixture
 def server() -> Iterator[Harness]:
-    yield Harness(make_config())
-
-
-@pytest.fixture
-def make_server() -> type[Harness]:
-    return Harness
+    harness = Harness(make_config())
+    yield harness
+    assert not harness.violations(), harness.violations()

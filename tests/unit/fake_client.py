@@ -9,22 +9,43 @@ from __future__ import annotations
 
 from chatkit.config import ServerConfig
 from chatkit.core import ChatCore
-from chatkit.protocol import Message
+from chatkit.protocol import Message, RemoteProtocolError
 from chatkit.session import Session
 
 #: The wall clock the harness pins, so timestamps in replies are predictable.
 WALL_CLOCK = 1_700_000_000
 
 
+#: The classic IRC limit on a line the server sends, CRLF included.
+MAX_LINE = 512
+
+
 class FakeTransport:
-    """Records every ``send`` and the first ``close``, like a backend that never blocks."""
+    """Records every ``send`` and the first ``close``, like a backend that never blocks.
+
+    It also checks what no test should have to repeat: every line the core sends ends in CRLF,
+    fits in 512 bytes and parses. A bad line is recorded in ``violations`` rather than raised,
+    because the core logs and survives exceptions from a transport; the harness fails the test.
+    """
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
         self.close_reason: str | None = None
+        self.violations: list[str] = []
 
     def send(self, data: bytes) -> None:
         self.sent.append(data)
+        if not data.endswith(b"\r\n"):
+            self.violations.append(f"no CRLF at the end: {data!r}")
+        for line in data[:-2].split(b"\r\n"):
+            if len(line) + 2 > MAX_LINE:
+                self.violations.append(f"{len(line) + 2}-byte line: {line[:80]!r}...")
+            if b"\n" in line or b"\r" in line or b"\0" in line:
+                self.violations.append(f"line break or NUL inside: {line!r}")
+            try:
+                Message.parse(line.decode())
+            except (UnicodeDecodeError, RemoteProtocolError) as error:
+                self.violations.append(f"unparsable ({error}): {line!r}")
 
     def close(self, reason: str) -> None:
         if self.close_reason is None:
@@ -53,6 +74,7 @@ class Client:
 
     def lines(self) -> list[str]:
         """Decoded lines received since the last call (without CRLF)."""
+        assert not self.transport.violations, self.transport.violations
         new = self.transport.sent[self._read :]
         self._read = len(self.transport.sent)
         text = b"".join(new).decode()
@@ -84,11 +106,18 @@ class Harness:
         self.core = ChatCore(config, clock=lambda: WALL_CLOCK)
         self.now = 1000.0
         self._port = 40000
+        self.clients: list[Client] = []
 
     def client(self, peer: str | None = None) -> Client:
         """A new connection, not registered yet."""
         self._port += 1
-        return Client(self, peer or f"127.0.0.1:{self._port}")
+        client = Client(self, peer or f"127.0.0.1:{self._port}")
+        self.clients.append(client)
+        return client
+
+    def violations(self) -> list[str]:
+        """Every bad line any client of this harness was sent (see :class:`FakeTransport`)."""
+        return [bad for client in self.clients for bad in client.transport.violations]
 
     def connect(self, nick: str, user: str | None = None) -> Client:
         """A new registered connection with the welcome burst already read."""

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatkit.casemap import casefold, is_valid_channel, is_valid_nick, mask_pattern, normalize_mask
-from chatkit.lines import clean_text, encode_line, encode_relay, truncate_utf8
+from chatkit.lines import clean_text, encode_line, encode_relay, encode_reply, truncate_utf8
 from chatkit.protocol import Message
 from chatkit.session import TokenBucket, host_from_peer
 
@@ -116,3 +116,13 @@ def test_token_bucket() -> None:
     assert bucket.tokens == 2.0  # never more than the burst
     bucket.refill(50.0)  # time going backwards changes nothing
     assert bucket.tokens == 2.0
+
+
+def test_encode_reply_cuts_the_longest_parameter_to_fit() -> None:
+    line = encode_reply("irc.test", "401", "alice", "n" * 600, "No such nick/channel")
+    assert len(line) == 512
+    assert line.endswith(b" :No such nick/channel\r\n")
+    assert encode_reply("s", "PONG", "s", "tok") == b":s PONG s :tok\r\n"
+    # A multi-byte character is never split.
+    assert len(encode_reply("s", "PONG", "s", "é" * 300)) <= 512
+    assert encode_reply("s", "PONG", "s", "é" * 300).decode().endswith("é\r\n")

@@ -204,3 +204,31 @@ def test_arbitrary_bytes_in_arbitrary_chunks_never_raise(chunks: list[bytes]) ->
     assert harness.core.nicks == {watcher.session.key: watcher.session}
     watcher.send("PING :ok")
     assert watcher.lines()[-1] == ":irc.test PONG irc.test :ok"
+    # And every line either of them was sent fit the limit and parsed.
+    assert not harness.violations()
+
+
+def test_replies_that_echo_client_words_still_fit_512_bytes(server: Harness) -> None:
+    # A client may send a full 512-byte line; a reply that repeats part of it, behind the
+    # server name and the nick, must be shortened, never sent over the limit (the fake
+    # transport checks every line). The longest parameter is the one that gives way.
+    alice = server.connect("alice")
+    token = "x" * (510 - len("PING "))
+    alice.send(f"PING {token}")
+    (pong,) = alice.messages()
+    assert pong.command == "PONG"
+    assert pong.params[-1] == token[: len(pong.params[-1])]
+    assert len(pong.params[-1]) > 450
+    alice.send("PRIVMSG " + "n" * 480 + " :hi", "FROB" * 120, "CAP REQ :" + "z " * 240)
+    assert alice.commands() == ["401", "421", "CAP"]
+
+
+def test_a_long_real_name_is_cut_in_replies_that_show_it(server: Harness) -> None:
+    bob = server.client()
+    bob.send("NICK bob", "USER bob 0 * :" + "r" * 490)
+    bob.lines()
+    alice = server.connect("alice")
+    alice.send("WHOIS bob", "WHO bob")
+    replies = {message.command: message for message in alice.messages()}
+    assert replies["311"].params[-1].startswith("rrrr")
+    assert replies["352"].params[-1].startswith("0 rrrr")
