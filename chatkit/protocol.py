@@ -110,7 +110,8 @@ class Message:
         Raises :class:`RemoteProtocolError` for a line with no command. Runs of spaces between
         parameters are allowed and ignored, as modern.ircdocs.horse asks servers to do.
         """
-        line = line.rstrip("\r\n")
+        # Leading spaces are skipped like any other run of spaces, before the tags too.
+        line = line.rstrip("\r\n").lstrip(" ")
         pos = 0
         tags: dict[str, str] = {}
         if line.startswith("@"):
@@ -144,7 +145,8 @@ class Message:
             trailing = tail
         # Only the space separates parameters: a tab or form feed is part of a parameter.
         words = [word for word in head.split(" ") if word]
-        if not words:
+        if not words or words[0].startswith("@"):
+            # Tags may only open a line: "@" where the command belongs is not a command.
             raise RemoteProtocolError("message has no command")
         command = words[0].upper()
         params = words[1:]
@@ -176,7 +178,7 @@ class Message:
             if not self.source or " " in self.source:
                 raise LocalProtocolError(f"invalid source {self.source!r}")
             parts.append(":" + self.source)
-        if not self.command or " " in self.command:
+        if not self.command or " " in self.command or self.command[0] in "@:":
             raise LocalProtocolError(f"invalid command {self.command!r}")
         parts.append(self.command)
         last = len(self.params) - 1

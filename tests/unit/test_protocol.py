@@ -59,7 +59,7 @@ def test_parse_tags_with_escapes_and_missing_values() -> None:
 
 
 @pytest.mark.parametrize(
-    "line", ["", "   ", ":source", ":source   ", "@tag=1", "@tag=1 ", ":src :x"]
+    "line", ["", "   ", ":source", ":source   ", "@tag=1", "@tag=1 ", ":src :x", ": @x", "  @t"]
 )
 def test_parse_rejects_lines_without_a_command(line: str) -> None:
     with pytest.raises(RemoteProtocolError):
@@ -121,6 +121,7 @@ def test_encode(message: Message, wire: bytes) -> None:
         Message("PRIVMSG", ("#r", "line\r\nQUIT")),
         Message("PRIVMSG", ("#r", "nul\0")),
         Message("BAD COMMAND"),
+        Message("@TAGS"),
         Message("PING", source="has space"),
     ],
 )
