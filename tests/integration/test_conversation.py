@@ -83,6 +83,26 @@ class TestWithoutFloodControl:
             received = [int(listener.wait_for_command("PRIVMSG")[-1]) for _ in range(count)]
             assert received == list(range(count))
 
+    def test_concurrent_senders_keep_their_order_for_every_listener(self, connect: Connect) -> None:
+        # Several senders at once: in the threading backend their reader threads fan out
+        # (and write) concurrently to the same listeners, which must still see each sender's
+        # lines complete and in order. Small receive buffers make the listeners' sockets fill
+        # up, so that writing moves between threads while the lines flow.
+        senders = [connect(f"s{index}") for index in range(4)]
+        listeners = [connect(f"l{index}", rcvbuf=4096) for index in range(4)]
+        for client in senders + listeners:
+            client.register()
+            client.join("#busy")
+        count = 1000
+        for sender in senders:
+            sender.send(*(f"PRIVMSG #busy :{sender.nick} {n}" for n in range(count)))
+        for listener in listeners:
+            received: dict[str, list[int]] = {sender.nick: [] for sender in senders}
+            for _ in range(count * len(senders)):
+                *_, nick, number = listener.wait_for_command("PRIVMSG")
+                received[nick.lstrip(":")].append(int(number))
+            assert all(numbers == list(range(count)) for numbers in received.values())
+
     def test_hundred_clients_all_receive_a_broadcast(self, connect: Connect) -> None:
         clients = [connect(f"c{index}") for index in range(100)]
         for client in clients:
