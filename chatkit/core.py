@@ -203,7 +203,9 @@ class ChatCore:
 
     def quit(self, session: Session, reason: str) -> None:
         """The client asked to leave (QUIT): tell the others, say goodbye, close."""
-        self.close(session, f"Quit: {reason}" if reason else "Client Quit")
+        # "Quit: " tells the others the user left on purpose; modern.ircdocs.horse asks for it
+        # even when the reason is empty.
+        self.close(session, f"Quit: {reason}")
 
     def close(self, session: Session, reason: str) -> None:
         """The server ends ``session``: others see ``QUIT :reason``; the client gets
@@ -234,11 +236,14 @@ class ChatCore:
 
     def _dispatch(self, session: Session, message: Message) -> None:
         command = COMMANDS.get(message.command)
+        if not session.registered and (command is None or not command.before_registration):
+            # Before registration even an unknown command gets 451 (421 is for registered
+            # clients); a NOTICE gets nothing at all, as it never does.
+            if command is None or not command.quiet:
+                self.reply(session, rpl.ERR_NOTREGISTERED, "You have not registered")
+            return
         if command is None:
             self.reply(session, rpl.ERR_UNKNOWNCOMMAND, message.command, "Unknown command")
-            return
-        if not session.registered and not command.before_registration:
-            self.reply(session, rpl.ERR_NOTREGISTERED, "You have not registered")
             return
         if len(message.params) < command.min_params:
             self.reply(session, rpl.ERR_NEEDMOREPARAMS, message.command, "Not enough parameters")

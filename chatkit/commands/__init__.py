@@ -34,6 +34,8 @@ class Command:
     min_params: int = 0
     #: Usable before registration completes (otherwise 451 ERR_NOTREGISTERED).
     before_registration: bool = False
+    #: Never answered with an error, not even 451: NOTICE, which must cause no automatic reply.
+    quiet: bool = False
 
 
 # --8<-- [start:table]
@@ -48,7 +50,7 @@ COMMANDS: dict[str, Command] = {
     "QUIT": Command(registration.quit_, 0, before_registration=True),
     # talking
     "PRIVMSG": Command(messaging.privmsg),
-    "NOTICE": Command(messaging.notice),
+    "NOTICE": Command(messaging.notice, quiet=True),
     "AWAY": Command(messaging.away),
     # rooms
     "JOIN": Command(rooms.join, 1),

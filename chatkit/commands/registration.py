@@ -198,11 +198,13 @@ def user(core: ChatCore, session: Session, message: Message) -> None:
     if session.registered:
         core.reply(session, rpl.ERR_ALREADYREGISTERED, "You may not reregister")
         return
-    username = message.params[0].translate(_USER_FORBIDDEN)[: core.config.user_length]
-    if not username:
+    # "~" says we did not verify the name with an ident lookup, as IRC servers show it; it
+    # counts towards USERLEN, so the name itself gets one character less.
+    username = message.params[0].translate(_USER_FORBIDDEN)[: max(core.config.user_length - 1, 1)]
+    if not username or not message.params[3]:
+        # Neither may be empty (modern.ircdocs.horse); what is left after cleaning counts.
         core.reply(session, rpl.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
-    # "~" says we did not verify the name with an ident lookup, as IRC servers show it.
     session.user = "~" + username
     session.realname = message.params[3]
     session.update_prefix()
@@ -210,7 +212,13 @@ def user(core: ChatCore, session: Session, message: Message) -> None:
 
 
 def ping(core: ChatCore, session: Session, message: Message) -> None:
-    """PING <token>: answer ``PONG <server> :<token>`` (any line already proves liveness)."""
+    """PING <token>: answer ``PONG <server> :<token>`` (any line already proves liveness).
+
+    The token may be any non-empty string; an empty one gets 409 ERR_NOORIGIN.
+    """
+    if not message.params[0]:
+        core.reply(session, rpl.ERR_NOORIGIN, "No origin specified")
+        return
     server = core.server_name
     core.send_from_server(session, "PONG", server, message.params[0])
 

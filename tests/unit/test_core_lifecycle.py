@@ -20,9 +20,11 @@ def test_quit_tells_others_once_and_closes(server: Harness) -> None:
 
 
 def test_quit_without_reason(server: Harness) -> None:
+    # modern.ircdocs.horse: prefix "Quit: " even when the reason is empty.
     alice, bob = server.joined("#a", "alice", "bob")
     bob.send("QUIT")
-    assert alice.lines() == [":bob!~bob@127.0.0.1 QUIT :Client Quit"]
+    assert alice.lines() == [":bob!~bob@127.0.0.1 QUIT :Quit: "]
+    assert bob.lines() == ["ERROR :Closing Link: 127.0.0.1 (Quit: )"]
 
 
 def test_peer_close_makes_one_quit(server: Harness) -> None:

@@ -160,9 +160,38 @@ def test_password_required() -> None:
 
 
 def test_username_is_cleaned_and_capped(server: Harness) -> None:
+    # USERLEN (10) counts the "~" we add, as modern.ircdocs.horse says.
     alice = server.client()
     alice.send("NICK alice", "USER a@b!c:averyveryverylongname 0 * :A")
-    assert alice.session.prefix == "alice!~abcaveryve@127.0.0.1"
+    assert alice.session.prefix == "alice!~abcaveryv@127.0.0.1"
+
+
+def test_empty_username_or_real_name_gets_461(server: Harness) -> None:
+    alice = server.client()
+    alice.send("NICK alice", "USER alice 0 * :", "USER : 0 * :Alice", "USER @! 0 * :Alice")
+    assert alice.lines() == [":irc.test 461 alice USER :Not enough parameters"] * 3
+    assert not alice.session.registered
+    alice.send("USER alice 0 * :Alice")
+    assert alice.commands()[0] == "001"
+
+
+def test_ping_with_an_empty_token_gets_409(server: Harness) -> None:
+    alice = server.connect("alice")
+    alice.send("PING :", "PING")
+    assert alice.lines() == [
+        ":irc.test 409 alice :No origin specified",
+        ":irc.test 461 alice PING :Not enough parameters",
+    ]
+
+
+def test_unknown_command_before_registration_gets_451_and_notice_gets_nothing(
+    server: Harness,
+) -> None:
+    # modern.ircdocs.horse: 421 is for registered clients; before that, 451. A NOTICE never
+    # gets an automatic reply, not even this one.
+    alice = server.client()
+    alice.send("FROB x", "NOTICE bob :hi", "NOTICE")
+    assert alice.lines() == [":irc.test 451 * :You have not registered"]
 
 
 def test_ipv6_peer_host_is_safe_in_parameters(server: Harness) -> None:
