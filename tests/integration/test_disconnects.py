@@ -1,16 +1,10 @@
-"""Endings, clean and otherwise: abrupt disconnects must leave no ghost nicks, and a SIGTERM
-must say goodbye to every client and exit 0 quickly, even with clients that never read."""
+"""Abrupt endings: however a client goes (RST, half-close, FIN mid-line), the server must
+forget it completely, leaving no ghost nick behind. (Server shutdown: ``test_shutdown.py``.)"""
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+import socket
+from collections.abc import Callable
 
 import pytest
 from ircclient import IRCClient, command_of
@@ -18,9 +12,6 @@ from ircclient import IRCClient, command_of
 from chatkit.config import ServerConfig
 
 Connect = Callable[..., IRCClient]
-
-REPO = Path(__file__).resolve().parents[2]
-READY = re.compile(r"listening on (\S+):(\d+)")
 
 
 class TestAbruptDisconnects:
@@ -59,55 +50,57 @@ class TestAbruptDisconnects:
         assert " ".join(luserclient[3:]).startswith(":There are 1 users"), luserclient
 
 
-@pytest.fixture
-def serve_process(backend: str) -> Iterator[tuple[subprocess.Popen[str], tuple[str, int]]]:
-    """``chatkit serve`` in a subprocess on port 0; the port is read from its ready line."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    command = [sys.executable, "-m", "chatkit", "serve", "--port", "0", "--backend", backend]
-    # A big send queue and no flood control, so a test can leave megabytes unread.
-    command += ["--no-flood", "--sendq", str(64 * 1024 * 1024), "--log-level", "warning"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
-    )
-    try:
-        assert process.stdout is not None
-        match = None
-        for _ in range(20):  # the ready line is among the first few lines
-            line = process.stdout.readline()
-            if not line or (match := READY.search(line)):
-                break
-        assert match, f"no ready line; stderr: {process.stderr.read() if process.stderr else ''}"
-        yield process, (match.group(1), int(match.group(2)))
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(5)
+def end_abruptly(client: IRCClient, how: str) -> None:
+    """End ``client``'s connection in one of the ways real clients (and networks) do."""
+    if how == "reset":
+        client.reset()  # RST: the server's next recv or send fails
+    elif how == "reset-with-output-queued":
+        client.send("NAMES #room", "LUSERS", "MOTD")  # the server is busy answering ...
+        client.reset()  # ... when the RST arrives
+    elif how == "half-close-after-quit":
+        client.send("QUIT :bye")
+        client.sock.shutdown(socket.SHUT_WR)  # FIN right behind the QUIT, still reading
+    elif how == "half-close-mid-line":
+        client.send_raw(b"PRIVMSG #room :half a li")
+        client.sock.shutdown(socket.SHUT_WR)
+    elif how == "half-close-idle":
+        client.sock.shutdown(socket.SHUT_WR)
+    elif how == "close-mid-line":
+        client.send_raw(b"PRIVMSG #room :half a li")
+        client.close()
+    else:
+        raise AssertionError(how)
+
+
+ENDINGS = [
+    "reset",
+    "reset-with-output-queued",
+    "half-close-after-quit",
+    "half-close-mid-line",
+    "half-close-idle",
+    "close-mid-line",
+]
 
 
 @pytest.mark.timeout(20)
-def test_sigterm_says_goodbye_and_exits_zero_quickly(
-    serve_process: tuple[subprocess.Popen[str], tuple[str, int]],
-) -> None:
-    process, address = serve_process
-    polite, stuck = IRCClient(address, "polite"), IRCClient(address, "stuck", rcvbuf=4096)
-    try:
-        polite.register()
-        stuck.register()  # and then never reads again, nor closes
-        # Queue more for "stuck" than the kernel buffers hold, so the server itself is left
-        # holding output it cannot deliver when the signal comes.
-        text = "y" * 400
-        for _ in range(20):
-            polite.send(*(f"PRIVMSG stuck :{text}" for _ in range(500)))
-        polite.send("PING :sent")
-        polite.wait_for_command("PONG")
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        goodbye = polite.wait_for(lambda line: command_of(line) == "ERROR")
-        assert "Server shutting down" in goodbye
-        assert process.wait(timeout=5) == 0
-        # The server gives stuck clients FLUSH_TIMEOUT (1 s), then cuts them off; the margin
-        # is for a busy test machine, the point is that it does not wait for "stuck" forever.
-        assert time.monotonic() - started < 5
-    finally:
-        polite.close()
-        stuck.close()
+@pytest.mark.parametrize("how", ENDINGS)
+def test_no_ghost_after_an_abrupt_ending(connect: Connect, how: str) -> None:
+    watcher, ghost = connect("watcher"), connect("ghost")
+    for client in (watcher, ghost):
+        client.register()
+        client.join("#room")
+    end_abruptly(ghost, how)
+    quit_line = watcher.wait_for_command("QUIT")
+    assert quit_line[0].startswith(":ghost!")
+    if how == "half-close-after-quit":
+        assert " ".join(quit_line[2:]) == ":Quit: bye"
+    watcher.send("WHOIS ghost")
+    assert watcher.wait_for(lambda line: command_of(line) in ("401", "311")).split(" ")[1] == "401"
+    # The nick is free again: a newcomer registers with it and is seen by the room.
+    newcomer = connect("ghost")
+    newcomer.register()
+    newcomer.join("#room")
+    assert watcher.names("#room") == {"watcher", "ghost"}
+    watcher.send("LUSERS")
+    assert " ".join(watcher.wait_for_command("251")[3:]).startswith(":There are 2 users")
+    ghost.close()

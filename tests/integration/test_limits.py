@@ -6,8 +6,10 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from conftest import ServeProcess
 from ircclient import IRCClient, ServerClosed, command_of
 
 from backends import running_server
@@ -121,13 +123,73 @@ class TestNoAddedDelay:
 
 
 class TestFloodControl:
+    @pytest.fixture
+    def server_config(self) -> ServerConfig:
+        # A small bucket refilled slowly, so "delayed" is easy to tell from "answered at once".
+        return ServerConfig(
+            host="127.0.0.1", port=0, flood_burst=5, flood_rate=4.0, flood_queue_limit=10
+        )
+
+    def test_excess_lines_are_delayed_not_dropped(self, connect: Connect) -> None:
+        client = connect("chatty")
+        client.register()
+        # The bucket never holds more than 5 tokens, so at least 5 of these wait for refills.
+        client.send(*(f"PING :{number}" for number in range(10)))
+        arrivals = []
+        for number in range(10):
+            assert client.wait_for_command("PONG")[-1] == f":{number}"
+            arrivals.append(time.monotonic())
+        # Five new tokens at 4 per second take 1.25 s. A lower bound, so a slow machine
+        # cannot make it fail; without flood control all ten come back at once.
+        assert arrivals[-1] - arrivals[0] >= 1.0
+        client.send("PING :still-connected")
+        assert client.wait_for_command("PONG")[-1] == ":still-connected"
+
     def test_flooding_client_gets_excess_flood(self, connect: Connect) -> None:
-        flooder = connect("flooder")
-        flooder.register()
-        flooder.send(*(f"PRIVMSG flooder :line {number}" for number in range(200)))
+        watcher, flooder = connect("watcher"), connect("flooder")
+        for client in (watcher, flooder):
+            client.register()
+            client.join("#room")
+        flooder.send(*(f"PRIVMSG #room :line {number}" for number in range(200)))
         lines = flooder.read_until_closed(timeout=10)
         errors = [line for line in lines if command_of(line) == "ERROR"]
         assert errors and "Excess Flood" in errors[-1]
+        quit_line = watcher.wait_for_command("QUIT")
+        assert quit_line[0].startswith(":flooder!") and "Excess Flood" in " ".join(quit_line)
+        # Only the burst got through before the flooder was cut off.
+        said = [line for line in watcher.received if "PRIVMSG #room" in line]
+        assert 0 < len(said) < 200
+
+
+class TestPingTimeout:
+    @pytest.fixture
+    def server_config(self) -> ServerConfig:
+        return ServerConfig(host="127.0.0.1", port=0, ping_interval=1.0, ping_timeout=1.0)
+
+    @pytest.mark.timeout(20)
+    def test_silent_client_is_dropped_and_a_ponging_one_stays(self, connect: Connect) -> None:
+        alive, silent = connect("alive"), connect("silent")
+        for client in (alive, silent):
+            client.register()
+            client.join("#room")
+        # "alive" answers every PING until it sees "silent" leave; "silent" never reads.
+        deadline = time.monotonic() + 10
+        pings = 0
+        while time.monotonic() < deadline:
+            line = alive.wait_for(lambda text: command_of(text) in ("PING", "QUIT"))
+            if command_of(line) == "QUIT":
+                break
+            pings += 1
+            alive.send("PONG " + line.split(" ", 1)[1])
+        else:
+            pytest.fail(f"no ping timeout; alive saw {alive.received[-5:]}")
+        assert pings >= 1
+        assert line.startswith(":silent!") and "Ping timeout" in line, line
+        lines = silent.read_until_closed()
+        assert any(command_of(text) == "PING" for text in lines)
+        assert "Ping timeout" in lines[-1] and command_of(lines[-1]) == "ERROR"
+        alive.send("PING :still-here")
+        assert alive.wait_for_command("PONG")[-1] == ":still-here"
 
 
 def test_overlong_line_gets_417_and_the_connection_survives(connect: Connect) -> None:
@@ -139,22 +201,59 @@ def test_overlong_line_gets_417_and_the_connection_survives(connect: Connect) ->
     assert client.wait_for_command("PONG")[-1] == ":still-here"
 
 
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(resident now, resident at its peak) of process ``pid``, in KiB (Linux /proc)."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_an_endless_line_is_discarded_as_it_arrives(serve_process: ServeProcess) -> None:
+    client = IRCClient(serve_process.address, "garbage")
+    try:
+        client.register()
+        pid = serve_process.process.pid
+        _, peak_before = memory_kib(pid)
+        chunk = b"\xff" * 65536
+        for _ in range(512):  # 32 MiB without a newline: far past any limit
+            client.send_raw(chunk)
+        client.send("", "PING :after")  # the CRLF that ends it, then a normal line
+        client.wait_for_command("417")
+        assert client.wait_for_command("PONG")[-1] == ":after"
+        _, peak_after = memory_kib(pid)
+        # Buffering the line would cost at least its 32 MiB; discarding costs nothing.
+        assert peak_after - peak_before < 8 * 1024, (peak_before, peak_after)
+    finally:
+        client.close()
+
+
 @pytest.mark.timeout(20)
 def test_connection_past_max_clients_is_refused(backend: str) -> None:
     config = ServerConfig(host="127.0.0.1", port=0, max_clients=2)
     with running_server(backend, config) as address:
         first, second = IRCClient(address, "first"), IRCClient(address, "second")
         try:
-            first.register()
-            second.register()
+            for client in (first, second):
+                client.register()
+                client.join("#room")
             third = IRCClient(address, "third")
             try:
                 lines = third.read_until_closed()
             finally:
                 third.close()
-            assert any("Server is full" in line for line in lines), lines
+            assert lines == ["ERROR :Server is full"], lines
             first.send("PING :ok")
             first.wait_for_command("PONG")
+            # A slot freed by a departure (here an abrupt one) is free again.
+            second.reset()
+            assert first.wait_for_command("QUIT")[0].startswith(":second!")
+            again = IRCClient(address, "again")
+            try:
+                again.register()
+            finally:
+                again.close()
         finally:
             first.close()
             second.close()
