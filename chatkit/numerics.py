@@ -57,6 +57,7 @@ RPL_ENDOFMOTD = "376"
 
 # --- errors ---------------------------------------------------------------------------------
 ERR_NOSUCHNICK = "401"
+ERR_NOSUCHSERVER = "402"
 ERR_NOSUCHCHANNEL = "403"
 ERR_CANNOTSENDTOCHAN = "404"
 ERR_TOOMANYCHANNELS = "405"

@@ -74,6 +74,7 @@ class Session:
         "bucket",
         "buffer",
         "cap_negotiating",
+        "cap_version",
         "caps",
         "closed",
         "connected_at",
@@ -118,6 +119,8 @@ class Session:
         self.registered = False
         #: True between ``CAP LS``/``CAP REQ`` and ``CAP END``: registration waits for it.
         self.cap_negotiating = False
+        #: The highest CAP LS version the client named (0 for none); 302 turns on cap-notify.
+        self.cap_version = 0
         self.caps: set[str] = set()
         #: What PASS said, checked when registration completes.
         self.password: str | None = None

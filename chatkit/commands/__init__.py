@@ -13,7 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chatkit.commands import messaging, modes, queries, registration, rooms
+from chatkit.commands import (
+    capabilities,
+    messaging,
+    modes,
+    queries,
+    registration,
+    rooms,
+    server_info,
+)
 
 if TYPE_CHECKING:
     from chatkit.core import ChatCore
@@ -41,7 +49,7 @@ class Command:
 # --8<-- [start:table]
 COMMANDS: dict[str, Command] = {
     # registration and liveness
-    "CAP": Command(registration.cap, 1, before_registration=True),
+    "CAP": Command(capabilities.cap, 1, before_registration=True),
     "PASS": Command(registration.pass_, 1, before_registration=True),
     "NICK": Command(registration.nick, 0, before_registration=True),
     "USER": Command(registration.user, 4, before_registration=True),
@@ -63,9 +71,9 @@ COMMANDS: dict[str, Command] = {
     # questions
     "WHO": Command(queries.who),
     "WHOIS": Command(queries.whois),
-    "LUSERS": Command(queries.lusers),
-    "MOTD": Command(queries.motd),
-    "VERSION": Command(queries.version),
+    "LUSERS": Command(server_info.lusers),
+    "MOTD": Command(server_info.motd),
+    "VERSION": Command(server_info.version),
     "USERHOST": Command(queries.userhost, 1),
     "ISON": Command(queries.ison, 1),
 }

@@ -1,13 +1,13 @@
-"""Questions about the server and its users: MOTD, LUSERS, VERSION, WHO, WHOIS, USERHOST, ISON.
+"""Questions about users: WHO, WHOIS, USERHOST and ISON.
 
-None of these change any state; they only read the core's tables and reply.
+None of these change any state; they only read the core's tables and reply. What the server
+says about itself (MOTD, LUSERS, VERSION) is in :mod:`chatkit.commands.server_info`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chatkit import __version__
 from chatkit import numerics as rpl
 from chatkit.casemap import casefold, mask_pattern
 
@@ -16,67 +16,6 @@ if TYPE_CHECKING:
     from chatkit.protocol import Message
     from chatkit.room import Room
     from chatkit.session import Session
-
-
-def send_lusers(core: ChatCore, session: Session) -> None:
-    """251-255 and 265/266: how many users, rooms and connections there are."""
-    total = core.user_count
-    invisible = core.invisible_count
-    users = total - invisible
-    unknown = len(core.sessions) - total
-    core.reply(
-        session,
-        rpl.RPL_LUSERCLIENT,
-        f"There are {users} users and {invisible} invisible on 1 servers",
-    )
-    core.reply(session, rpl.RPL_LUSEROP, "0", "operator(s) online")
-    core.reply(session, rpl.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    core.reply(session, rpl.RPL_LUSERCHANNELS, str(len(core.rooms)), "channels formed")
-    core.reply(session, rpl.RPL_LUSERME, f"I have {total} clients and 0 servers")
-    most = max(core.max_users, total)
-    core.reply(
-        session,
-        rpl.RPL_LOCALUSERS,
-        str(total),
-        str(most),
-        f"Current local users {total}, max {most}",
-    )
-    core.reply(
-        session,
-        rpl.RPL_GLOBALUSERS,
-        str(total),
-        str(most),
-        f"Current global users {total}, max {most}",
-    )
-
-
-def send_motd(core: ChatCore, session: Session) -> None:
-    """375/372/376 with the message of the day, or 422 when there is none."""
-    lines = core.config.motd
-    if not lines:
-        core.reply(session, rpl.ERR_NOMOTD, "MOTD File is missing")
-        return
-    core.reply(session, rpl.RPL_MOTDSTART, f"- {core.server_name} Message of the day - ")
-    for line in lines:
-        core.reply(session, rpl.RPL_MOTD, f"- {line}")
-    core.reply(session, rpl.RPL_ENDOFMOTD, "End of /MOTD command.")
-
-
-def motd(core: ChatCore, session: Session, message: Message) -> None:
-    """MOTD: the message of the day again."""
-    send_motd(core, session)
-
-
-def lusers(core: ChatCore, session: Session, message: Message) -> None:
-    """LUSERS: user and room counts."""
-    send_lusers(core, session)
-
-
-def version(core: ChatCore, session: Session, message: Message) -> None:
-    """VERSION: 351 with our version and server name."""
-    core.reply(
-        session, rpl.RPL_VERSION, f"chatkit-{__version__}", core.server_name, "sans-I/O core"
-    )
 
 
 def _who_line(core: ChatCore, asker: Session, target: Session, room: Room | None) -> None:

@@ -1,62 +1,29 @@
-"""Connection registration and liveness: CAP, PASS, NICK, USER, PING, PONG, QUIT.
+"""Connection registration and liveness: PASS, NICK, USER, PING, PONG, QUIT.
 
 A client is *registered* once it has a nick and a user name, has finished capability
 negotiation (if it started one with ``CAP LS``/``CAP REQ``), and gave the right password
 (if the server has one). Only then does it get the welcome burst (001-005, LUSERS, MOTD) and
-may use the other commands. The order of NICK, USER and CAP does not matter.
+may use the other commands. The order of NICK, USER and CAP does not matter. CAP itself is in
+:mod:`chatkit.commands.capabilities`, the welcome burst in :mod:`chatkit.commands.server_info`.
 """
 
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from chatkit import __version__
 from chatkit import numerics as rpl
-from chatkit.casemap import CASEMAPPING, casefold, is_valid_nick
-from chatkit.commands.queries import send_lusers, send_motd
+from chatkit.casemap import casefold, is_valid_nick
+from chatkit.commands.server_info import send_welcome
 from chatkit.lines import encode_line, truncate_utf8
 
 if TYPE_CHECKING:
-    from chatkit.config import ServerConfig
     from chatkit.core import ChatCore
     from chatkit.protocol import Message
     from chatkit.session import Session
 
-#: IRCv3 capabilities we offer. ``multi-prefix`` asks for every prefix of a member in NAMES
-#: and WHO; with only ``@`` there is never more than one, so we honour it for free.
-#: ``userhost-in-names`` makes NAMES list ``nick!user@host`` instead of just ``nick``.
-SUPPORTED_CAPS = ("multi-prefix", "userhost-in-names")
-
-VERSION = f"chatkit-{__version__}"
-
 # Characters a username cannot carry: they would break ``nick!user@host`` or the line.
 _USER_FORBIDDEN = str.maketrans("", "", " !@:\x00\r\n")
-
-
-def isupport_tokens(config: ServerConfig) -> list[str]:
-    """The ISUPPORT (005) tokens: what this server supports, for clients to adapt to."""
-    targets = config.max_targets
-    return [
-        f"AWAYLEN={config.away_length}",
-        f"CASEMAPPING={CASEMAPPING}",
-        f"CHANLIMIT=#:{config.max_rooms_per_client}",
-        # Type A (lists) b; B (always a parameter) k; C (parameter when set) l; D flags n,t.
-        "CHANMODES=b,k,l,nt",
-        f"CHANNELLEN={config.channel_length}",
-        "CHANTYPES=#",
-        f"KICKLEN={config.kick_length}",
-        f"MAXLIST=b:{config.max_bans}",
-        f"MAXTARGETS={targets}",
-        f"MODES={config.max_modes}",
-        f"NETWORK={config.network}",
-        f"NICKLEN={config.nick_length}",
-        "PREFIX=(o)@",
-        f"TARGMAX=JOIN:,KICK:1,NOTICE:{targets},PART:,PRIVMSG:{targets},WHOIS:1",
-        f"TOPICLEN={config.topic_length}",
-        f"USERLEN={config.user_length}",
-    ]
 
 
 def try_register(core: ChatCore, session: Session) -> None:
@@ -78,81 +45,7 @@ def try_register(core: ChatCore, session: Session) -> None:
     session.update_prefix()
     core.user_count += 1
     core.max_users = max(core.max_users, core.user_count)
-    _welcome(core, session)
-
-
-def _welcome(core: ChatCore, session: Session) -> None:
-    config = core.config
-    server = core.server_name
-    core.reply(
-        session,
-        rpl.RPL_WELCOME,
-        f"Welcome to the {config.network} IRC Network, {session.prefix}",
-    )
-    core.reply(session, rpl.RPL_YOURHOST, f"Your host is {server}, running version {VERSION}")
-    created = _format_time(core.created)
-    core.reply(session, rpl.RPL_CREATED, f"This server was created {created}")
-    # 004: server name, version, user modes, room modes, room modes that take a parameter.
-    session.send(
-        encode_line(
-            server,
-            rpl.RPL_MYINFO,
-            session.name,
-            server,
-            VERSION,
-            "i",
-            "bklnot",
-            "bklo",
-            trailing=False,
-        )
-    )
-    tokens = isupport_tokens(config)
-    for start in range(0, len(tokens), 12):
-        core.reply(session, rpl.RPL_ISUPPORT, *tokens[start : start + 12], _ISUPPORT_TEXT)
-    send_lusers(core, session)
-    send_motd(core, session)
-
-
-_ISUPPORT_TEXT = "are supported by this server"
-
-
-def _format_time(stamp: int) -> str:
-    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def cap(core: ChatCore, session: Session, message: Message) -> None:
-    """CAP LS/LIST/REQ/END: IRCv3 capability negotiation (holds registration until END)."""
-    sub = message.params[0].upper()
-    name = session.name
-    if sub == "LS":
-        if not session.registered:
-            session.cap_negotiating = True
-        core.send_from_server(session, "CAP", name, "LS", " ".join(SUPPORTED_CAPS))
-    elif sub == "LIST":
-        core.send_from_server(session, "CAP", name, "LIST", " ".join(sorted(session.caps)))
-    elif sub == "REQ":
-        if len(message.params) < 2:
-            core.reply(session, rpl.ERR_NEEDMOREPARAMS, "CAP", "Not enough parameters")
-            return
-        if not session.registered:
-            session.cap_negotiating = True
-        wanted = message.params[1]
-        changes = [(not w.startswith("-"), w.lstrip("-")) for w in wanted.split()]
-        if changes and all(cap_name in SUPPORTED_CAPS for _, cap_name in changes):
-            for enable, cap_name in changes:
-                if enable:
-                    session.caps.add(cap_name)
-                else:
-                    session.caps.discard(cap_name)
-            core.send_from_server(session, "CAP", name, "ACK", wanted)
-        else:
-            core.send_from_server(session, "CAP", name, "NAK", wanted)
-    elif sub == "END":
-        if not session.registered and session.cap_negotiating:
-            session.cap_negotiating = False
-            try_register(core, session)
-    else:
-        core.reply(session, rpl.ERR_INVALIDCAPCMD, message.params[0], "Invalid CAP command")
+    send_welcome(core, session)
 
 
 def pass_(core: ChatCore, session: Session, message: Message) -> None:

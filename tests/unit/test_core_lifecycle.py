@@ -155,7 +155,7 @@ def test_cap_after_registration_does_not_hold_anything(server: Harness) -> None:
     alice.send("CAP LS", "CAP REQ :userhost-in-names", "JOIN #a")
     lines = alice.lines()
     assert lines[:2] == [
-        ":irc.test CAP alice LS :multi-prefix userhost-in-names",
+        ":irc.test CAP alice LS :cap-notify multi-prefix userhost-in-names",
         ":irc.test CAP alice ACK :userhost-in-names",
     ]
     assert lines[3] == ":irc.test 353 alice = #a :@alice!~alice@127.0.0.1"

@@ -178,15 +178,33 @@ def test_motd_version_userhost_ison(server: Harness) -> None:
     alice = server.connect("alice")
     bob = server.connect("bob")
     bob.send("AWAY :x")
-    alice.send("MOTD", "VERSION", "USERHOST alice bob ghost", "ISON ghost BOB alice")
+    alice.send("MOTD", "USERHOST alice bob ghost", "ISON ghost BOB alice")
     assert alice.lines() == [
         ":irc.test 375 alice :- irc.test Message of the day - ",
         ":irc.test 372 alice :- Hello",
         ":irc.test 376 alice :End of /MOTD command.",
-        ":irc.test 351 alice chatkit-0.1.0 irc.test :sans-I/O core",
         ":irc.test 302 alice :alice=+~alice@127.0.0.1 bob=-~bob@127.0.0.1",
         ":irc.test 303 alice :bob alice",
     ]
+
+
+def test_version_is_followed_by_isupport(server: Harness) -> None:
+    # modern.ircdocs.horse: VERSION answers one 351 and one or more 005.
+    alice = server.connect("alice")
+    alice.send("VERSION")
+    lines = alice.lines()
+    assert lines[0] == ":irc.test 351 alice chatkit-0.1.0 irc.test :sans-I/O core"
+    assert [line.split()[1] for line in lines[1:]] == ["005", "005"]
+    assert "CASEMAPPING=rfc1459" in lines[1]
+
+
+def test_motd_and_version_of_another_server_get_402(server: Harness) -> None:
+    alice = server.connect("alice")
+    server.connect("bob")
+    alice.send("MOTD other.example", "VERSION *.example", "MOTD IRC.TEST", "VERSION bob")
+    assert alice.commands() == ["402", "402", "375", "372", "376", "351", "005", "005"]
+    alice.send("MOTD *.test")
+    assert alice.commands()[0] == "375"
 
 
 def test_kick(server: Harness) -> None:

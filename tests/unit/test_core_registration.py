@@ -64,14 +64,39 @@ def test_no_motd_gives_422() -> None:
 def test_cap_negotiation_holds_registration_until_end(server: Harness) -> None:
     alice = server.client()
     alice.send("CAP LS 302", "NICK alice", "USER a 0 * :A")
-    assert alice.lines() == [":irc.test CAP * LS :multi-prefix userhost-in-names"]
+    assert alice.lines() == [":irc.test CAP * LS :cap-notify multi-prefix userhost-in-names"]
     assert not alice.session.registered
     alice.send("CAP REQ :multi-prefix userhost-in-names")
     assert alice.lines() == [":irc.test CAP alice ACK :multi-prefix userhost-in-names"]
     alice.send("CAP LIST")
-    assert alice.lines() == [":irc.test CAP alice LIST :multi-prefix userhost-in-names"]
+    # cap-notify is on by itself for a client that said 302 (IRCv3 capability negotiation).
+    assert alice.lines() == [":irc.test CAP alice LIST :cap-notify multi-prefix userhost-in-names"]
     alice.send("CAP END")
     assert alice.commands()[0] == "001"
+
+
+def test_cap_ls_without_302_and_an_empty_list(server: Harness) -> None:
+    alice = server.client()
+    alice.send("CAP LIST", "CAP LS")
+    assert alice.lines() == [
+        ":irc.test CAP * LIST :",
+        ":irc.test CAP * LS :cap-notify multi-prefix userhost-in-names",
+    ]
+
+
+def test_cap_notify_stays_on_for_a_302_client(server: Harness) -> None:
+    alice = server.client()
+    alice.send("CAP LS 302", "CAP LS", "CAP REQ cap-notify", "CAP REQ :-cap-notify")
+    assert alice.lines()[2:] == [
+        ":irc.test CAP * ACK :cap-notify",
+        ":irc.test CAP * NAK :-cap-notify",
+    ]
+    assert "cap-notify" in alice.session.caps
+    # A client that never said 302 may turn it on and off like any other.
+    bob = server.client()
+    bob.send("CAP REQ cap-notify", "CAP REQ :-cap-notify")
+    assert bob.lines() == [":irc.test CAP * ACK :cap-notify", ":irc.test CAP * ACK :-cap-notify"]
+    assert bob.session.caps == set()
 
 
 def test_cap_req_unknown_is_nak_and_changes_nothing(server: Harness) -> None:
