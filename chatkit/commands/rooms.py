@@ -36,7 +36,9 @@ def join(core: ChatCore, session: Session, message: Message) -> None:
 def _join_one(core: ChatCore, session: Session, name: str, key: str | None) -> None:
     config = core.config
     if not is_valid_channel(name, config.channel_length):
-        core.reply(session, rpl.ERR_BADCHANMASK, name or "*", "Bad Channel Mask")
+        # modern.ircdocs.horse answers a name that cannot be a room with 403, like one that
+        # does not exist (476 ERR_BADCHANMASK is the older, rarer choice).
+        core.reply(session, rpl.ERR_NOSUCHCHANNEL, name or "*", "No such channel")
         return
     fold = casefold(name)
     if fold in session.rooms:
@@ -168,10 +170,29 @@ def list_(core: ChatCore, session: Session, message: Message) -> None:
 
 
 def kick(core: ChatCore, session: Session, message: Message) -> None:
-    """KICK <room> <nick> [:<reason>]: an operator removes someone from the room."""
-    room = core.find_room(message.params[0])
+    """KICK <room>{,<room>} <nick>{,<nick>} [:<reason>]: an operator removes people.
+
+    One room with a list of nicks (modern.ircdocs.horse), or as many rooms as nicks, paired
+    in order (RFC 2812). Past ``TARGMAX`` the extra nicks are dropped silently, as the spec
+    allows. Each KICK the room sees names one user: clients expect no lists there.
+    """
+    names = message.params[0].split(",")
+    nicks = message.params[1].split(",")
+    if len(names) not in (1, len(nicks)):
+        core.reply(session, rpl.ERR_NEEDMOREPARAMS, "KICK", "Not enough parameters")
+        return
+    reason = message.params[2] if len(message.params) > 2 and message.params[2] else session.name
+    reason = truncate_utf8(reason, core.config.kick_length)
+    if len(names) == 1:
+        names *= len(nicks)
+    for name, nick in list(zip(names, nicks, strict=True))[: core.config.max_targets]:
+        _kick_one(core, session, name, nick, reason)
+
+
+def _kick_one(core: ChatCore, session: Session, name: str, nick: str, reason: str) -> None:
+    room = core.find_room(name)
     if room is None:
-        core.reply(session, rpl.ERR_NOSUCHCHANNEL, message.params[0], "No such channel")
+        core.reply(session, rpl.ERR_NOSUCHCHANNEL, name or "*", "No such channel")
         return
     if session not in room.members:
         core.reply(session, rpl.ERR_NOTONCHANNEL, room.name, "You're not on that channel")
@@ -179,17 +200,14 @@ def kick(core: ChatCore, session: Session, message: Message) -> None:
     if session not in room.operators:
         core.reply(session, rpl.ERR_CHANOPRIVSNEEDED, room.name, "You're not channel operator")
         return
-    name = message.params[1]
-    target = core.find_nick(name)
+    target = core.find_nick(nick)
     if target is None or not target.registered:
-        core.reply(session, rpl.ERR_NOSUCHNICK, name, "No such nick/channel")
+        core.reply(session, rpl.ERR_NOSUCHNICK, nick or "*", "No such nick/channel")
         return
     if target not in room.members:
         core.reply(
             session, rpl.ERR_USERNOTINCHANNEL, target.name, room.name, "They aren't on that channel"
         )
         return
-    reason = message.params[2] if len(message.params) > 2 and message.params[2] else session.name
-    reason = truncate_utf8(reason, core.config.kick_length)
     room.broadcast(encode_relay(session.prefix, "KICK", room.name, target.name, reason))
     core.leave_room(target, room)

@@ -49,7 +49,7 @@ def isupport_tokens(config: ServerConfig) -> list[str]:
         f"NETWORK={config.network}",
         f"NICKLEN={config.nick_length}",
         "PREFIX=(o)@",
-        f"TARGMAX=JOIN:,KICK:1,NOTICE:{targets},PART:,PRIVMSG:{targets},WHOIS:1",
+        f"TARGMAX=JOIN:,KICK:{targets},NOTICE:{targets},PART:,PRIVMSG:{targets},WHOIS:1",
         f"TOPICLEN={config.topic_length}",
         f"USERLEN={config.user_length}",
     ]

@@ -237,6 +237,33 @@ def test_kick_errors(server: Harness) -> None:
     ]
 
 
+def test_kick_several_users(server: Harness) -> None:
+    # One room and a list of nicks (modern.ircdocs.horse), or as many rooms as nicks
+    # (RFC 2812); each KICK sent to clients names one user, as both specs require.
+    alice, _, _, dave = server.joined("#r,#s", "alice", "bob", "carol", "dave")
+    alice.send("KICK #r bob,ghost,CAROL :bye")
+    assert alice.lines() == [
+        ":alice!~alice@127.0.0.1 KICK #r bob :bye",
+        ":irc.test 401 alice ghost :No such nick/channel",
+        ":alice!~alice@127.0.0.1 KICK #r carol :bye",
+    ]
+    alice.send("KICK #r,#s dave,bob")
+    assert dave.lines()[-2:] == [
+        ":alice!~alice@127.0.0.1 KICK #r dave :alice",
+        ":alice!~alice@127.0.0.1 KICK #s bob :alice",
+    ]
+    alice.send("KICK #r,#s carol")
+    assert alice.lines()[-1] == ":irc.test 461 alice KICK :Not enough parameters"
+
+
+def test_kick_targets_past_targmax_are_dropped() -> None:
+    harness = Harness(make_config(max_targets=2))
+    alice, _, _, dave = harness.joined("#r", "alice", "bob", "carol", "dave")
+    alice.send("KICK #r bob,carol,dave")
+    assert [line.split()[3] for line in alice.lines()] == ["bob", "carol"]
+    assert dave.session in harness.core.rooms["#r"].members
+
+
 def test_kick_reason_is_capped() -> None:
     harness = Harness(make_config(kick_length=3))
     alice = harness.connect("alice")

@@ -50,6 +50,7 @@ def test_isupport_tokens(server: Harness) -> None:
         "MAXTARGETS=4",
         "MODES=4",
         "USERLEN=10",
+        "TARGMAX=JOIN:,KICK:4,NOTICE:4,PART:,PRIVMSG:4,WHOIS:1",
     ):
         assert expected in tokens
 
