@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import ClassVar
 
 from chatkit import numerics as rpl
@@ -26,7 +26,7 @@ from chatkit.casemap import casefold
 from chatkit.commands import COMMANDS
 from chatkit.config import ServerConfig
 from chatkit.lines import clean_text, encode_line, encode_reply
-from chatkit.protocol import LineBuffer, Message, OverlongLine, RemoteProtocolError
+from chatkit.protocol import MAX_LINE_BYTES, LineBuffer, Message, OverlongLine, RemoteProtocolError
 from chatkit.room import Room
 from chatkit.session import Session, TokenBucket
 from chatkit.transport import Transport
@@ -165,6 +165,25 @@ class ChatCore:
     def reply(self, session: Session, numeric: str, *params: str) -> None:
         """Send ``:server NUMERIC <nick> params... :last`` to one client, cut to 512 bytes."""
         session.send(encode_reply(self.server_name, numeric, session.name, *params))
+
+    def reply_list(
+        self, session: Session, numeric: str, params: tuple[str, ...], words: Iterable[str]
+    ) -> None:
+        """Send ``words`` space-separated as the last parameter of ``numeric``, over as many
+        lines as the 512-byte limit needs (353 NAMES, 319 WHOIS); nothing if there are none."""
+        head = f":{self.server_name} {numeric} {session.name} {' '.join(params)} :"
+        budget = MAX_LINE_BYTES - 2 - len(head.encode("utf-8", "replace"))
+        line: list[str] = []
+        size = -1  # the first word needs no space in front of it
+        for word in words:
+            length = len(word.encode("utf-8", "replace")) + 1
+            if line and size + length > budget:
+                self.reply(session, numeric, *params, " ".join(line))
+                line, size = [], -1
+            line.append(word)
+            size += length
+        if line:
+            self.reply(session, numeric, *params, " ".join(line))
 
     def send_from_server(self, session: Session, command: str, *params: str) -> None:
         """Send ``:server COMMAND params...`` (PONG, CAP ...) to one client, cut to 512 bytes."""

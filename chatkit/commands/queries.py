@@ -37,13 +37,15 @@ def _who_line(core: ChatCore, asker: Session, target: Session, room: Room | None
 
 
 def who(core: ChatCore, session: Session, message: Message) -> None:
-    """WHO [<room>|<mask>]: 352 per matching user, then 315.
+    """WHO [<room>|<nick>|<mask>]: 352 per matching user, then 315 with the mask as sent.
 
-    For a room: its members (invisible ones only if you are a member too). Otherwise the
-    mask is matched against nick, user, host and real name; ``*`` or ``0`` means everyone
-    visible (users sharing a room with you, and everyone who is not +i).
+    For a room: its members (invisible ones only if you are a member too). For an exact nick:
+    that user, +i or not (WHOIS would tell as much). Otherwise the mask is matched against
+    nick, user, host and real name; ``*`` or ``0`` means everyone visible (users sharing a
+    room with you, and everyone who is not +i).
     """
     mask = message.params[0] if message.params else "*"
+    exact = None if "*" in mask or "?" in mask else core.find_nick(mask)
     if mask.startswith("#"):
         room = core.find_room(mask)
         if room is not None:
@@ -51,6 +53,9 @@ def who(core: ChatCore, session: Session, message: Message) -> None:
             for target in room.members:
                 if member or not target.invisible:
                     _who_line(core, session, target, room)
+    elif exact is not None:
+        if exact.registered:
+            _who_line(core, session, exact, None)
     else:
         pattern = mask_pattern("*" if mask == "0" else mask)
         peers = core.peers(session)
@@ -64,27 +69,31 @@ def who(core: ChatCore, session: Session, message: Message) -> None:
 
 
 def whois(core: ChatCore, session: Session, message: Message) -> None:
-    """WHOIS [<server>] <nick>: 311, 319, 312, 301, 317 and 318 (or 401 and 318)."""
+    """WHOIS [<server>] <nick>: 311, 319, 312, 301, 317 and 318 (or 401 and 318).
+
+    One nick per command (``TARGMAX=WHOIS:1``): in ``WHOIS a,b`` only ``a`` is looked up,
+    and 318 repeats ``a,b`` exactly as sent, as modern.ircdocs.horse asks.
+    """
     if not message.params or not message.params[-1]:
         core.reply(session, rpl.ERR_NONICKNAMEGIVEN, "No nickname given")
         return
-    name = message.params[-1]
+    asked = message.params[-1]
+    name = asked.split(",")[0]
     target = core.find_nick(name)
     if target is None or not target.registered:
-        core.reply(session, rpl.ERR_NOSUCHNICK, name, "No such nick/channel")
-        core.reply(session, rpl.RPL_ENDOFWHOIS, name, "End of /WHOIS list")
+        core.reply(session, rpl.ERR_NOSUCHNICK, name or "*", "No such nick/channel")
+        core.reply(session, rpl.RPL_ENDOFWHOIS, asked, "End of /WHOIS list")
         return
     nick = target.name
     core.reply(
         session, rpl.RPL_WHOISUSER, nick, target.user or "*", target.host, "*", target.realname
     )
-    rooms = [
+    rooms = (
         ("@" if target in room.operators else "") + room.name
         for room in target.rooms.values()
         if not target.invisible or session in room.members or session is target
-    ]
-    if rooms:
-        core.reply(session, rpl.RPL_WHOISCHANNELS, nick, " ".join(rooms))
+    )
+    core.reply_list(session, rpl.RPL_WHOISCHANNELS, (nick,), rooms)
     core.reply(session, rpl.RPL_WHOISSERVER, nick, core.server_name, core.config.network)
     if target.away is not None:
         core.reply(session, rpl.RPL_AWAY, nick, target.away)
@@ -97,7 +106,7 @@ def whois(core: ChatCore, session: Session, message: Message) -> None:
         str(target.signon),
         "seconds idle, signon time",
     )
-    core.reply(session, rpl.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+    core.reply(session, rpl.RPL_ENDOFWHOIS, asked, "End of /WHOIS list")
 
 
 def userhost(core: ChatCore, session: Session, message: Message) -> None:

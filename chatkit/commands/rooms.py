@@ -76,27 +76,19 @@ def send_topic(core: ChatCore, session: Session, room: Room) -> None:
 
 
 def send_names(core: ChatCore, session: Session, room: Room) -> None:
-    """353 lines (as many as the 512-byte limit needs) listing the room, then 366."""
+    """353 lines (as many as the 512-byte limit needs) listing the room, then 366.
+
+    ``=`` marks a public room (every room here is). Members with +i are listed only to
+    people in the room; ``userhost-in-names`` asks for ``nick!user@host``.
+    """
     member = session in room.members
     full = "userhost-in-names" in session.caps
-    head = f":{core.server_name} 353 {session.name} = {room.name} :"
-    budget = 510 - len(head.encode())
-    names: list[str] = []
-    size = 0
-    for target in room.members:
-        if target.invisible and not member:
-            continue
-        entry = room.prefixed_nick(target)
-        if full:
-            entry += f"!{target.user}@{target.host}"
-        length = len(entry.encode()) + 1
-        if names and size + length > budget:
-            core.reply(session, rpl.RPL_NAMREPLY, "=", room.name, " ".join(names))
-            names, size = [], 0
-        names.append(entry)
-        size += length
-    if names:
-        core.reply(session, rpl.RPL_NAMREPLY, "=", room.name, " ".join(names))
+    entries = (
+        room.prefixed_nick(target) + (f"!{target.user}@{target.host}" if full else "")
+        for target in room.members
+        if member or not target.invisible
+    )
+    core.reply_list(session, rpl.RPL_NAMREPLY, ("=", room.name), entries)
     core.reply(session, rpl.RPL_ENDOFNAMES, room.name, "End of /NAMES list")
 
 

@@ -124,6 +124,13 @@ def test_who_masks_and_invisible(server: Harness) -> None:
     assert [line.split()[7] for line in alice.lines()[:-1]] == ["alice", "anna"]
     alice.send("WHO *")
     assert "hidden" not in " ".join(alice.lines())
+    # An exact nick is a question about one user, not a search: +i does not hide it.
+    alice.send("WHO HIDDEN", "WHO hidd?n")
+    assert alice.lines() == [
+        ":irc.test 352 alice * ~hidden 127.0.0.1 irc.test hidden H :0 hidden Example",
+        ":irc.test 315 alice HIDDEN :End of /WHO list",
+        ":irc.test 315 alice hidd?n :End of /WHO list",
+    ]
     hidden.send("JOIN #x")
     alice.send("JOIN #x")
     alice.lines()
@@ -144,14 +151,37 @@ def test_whois(server: Harness) -> None:
         ":irc.test 317 alice bob 30 1700000000 :seconds idle, signon time",
         ":irc.test 318 alice bob :End of /WHOIS list",
     ]
+    # 318 repeats the nick exactly as asked (modern.ircdocs.horse); a second nick is dropped
+    # silently (TARGMAX WHOIS:1), but stays in the 318.
     alice.send("WHOIS irc.test BOB")
-    assert alice.lines()[0].startswith(":irc.test 311 alice bob ")
+    lines = alice.lines()
+    assert lines[0].startswith(":irc.test 311 alice bob ")
+    assert lines[-1] == ":irc.test 318 alice BOB :End of /WHOIS list"
+    alice.send("WHOIS bob,alice")
+    lines = alice.lines()
+    assert [line.split()[3] for line in lines[:-1]] == ["bob"] * (len(lines) - 1)
+    assert lines[-1] == ":irc.test 318 alice bob,alice :End of /WHOIS list"
     alice.send("WHOIS ghost", "WHOIS")
     assert alice.lines() == [
         ":irc.test 401 alice ghost :No such nick/channel",
         ":irc.test 318 alice ghost :End of /WHOIS list",
         ":irc.test 431 alice :No nickname given",
     ]
+
+
+def test_whois_rooms_are_split_to_fit_the_line(server: Harness) -> None:
+    bob = server.connect("bob")
+    names = [f"#{index:02}" + "r" * 45 for index in range(40)]
+    bob.send(*(f"JOIN {name}" for name in names))
+    alice = server.connect("alice")
+    alice.send("WHOIS bob")
+    rooms = [
+        room
+        for message in alice.messages()
+        if message.command == "319"
+        for room in message.params[-1].split()
+    ]
+    assert rooms == ["@" + name for name in names]
 
 
 def test_lusers_counts(server: Harness) -> None:
