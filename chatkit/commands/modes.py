@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from chatkit import numerics as rpl
 from chatkit.casemap import casefold, mask_pattern, normalize_mask
 from chatkit.lines import encode_line
+from chatkit.protocol import MAX_LINE_BYTES
 from chatkit.room import Ban
 
 if TYPE_CHECKING:
@@ -22,8 +23,13 @@ if TYPE_CHECKING:
     from chatkit.room import Room
     from chatkit.session import Session
 
-#: Longest room key we accept (the common limit on other servers).
+#: Longest room key we accept (RFC 2812's limit, and the common one on other servers).
 _KEY_LENGTH = 23
+#: Longest ban mask we accept: room for the longest ``nick!user@host`` we can hand out
+#: (30 + 10 + an IPv6 address), so one change always fits in a MODE line.
+_MASK_LENGTH = 100
+#: Most digits a +l limit may have: any real room fits, and the number stays short.
+_LIMIT_DIGITS = 9
 
 
 def mode(core: ChatCore, session: Session, message: Message) -> None:
@@ -87,10 +93,8 @@ def _room_mode(core: ChatCore, session: Session, message: Message) -> None:
         core.reply(session, rpl.ERR_CHANOPRIVSNEEDED, room.name, "You're not channel operator")
         return
     applied = [done for change in changes if (done := _apply(core, session, room, *change))]
-    if applied:
-        room.broadcast(
-            encode_line(session.prefix, "MODE", room.name, *_format(applied), trailing=False)
-        )
+    for line in _mode_lines(session.prefix, room.name, applied):
+        room.broadcast(line)
 
 
 Change = tuple[str, str, str | None]
@@ -157,7 +161,8 @@ def _apply(
             room.password = None
             return (sign, char, "*")
         if not arg or len(arg) > _KEY_LENGTH or any(ch in arg for ch in " ,:"):
-            core.reply(session, rpl.ERR_INVALIDMODEPARAM, room.name, "k", arg or "*", "Invalid key")
+            # "*", not the key: it may hold a space, and it is not worth repeating anyway.
+            core.reply(session, rpl.ERR_INVALIDMODEPARAM, room.name, "k", "*", "Invalid key")
             return None
         room.password = arg
     elif char == "l":
@@ -166,7 +171,8 @@ def _apply(
                 return None
             room.limit = None
             return (sign, char, None)
-        if arg is None or not arg.isdigit() or int(arg) <= 0:
+        valid = arg is not None and arg.isascii() and arg.isdigit()
+        if arg is None or not valid or len(arg) > _LIMIT_DIGITS or int(arg) <= 0:
             core.reply(
                 session, rpl.ERR_INVALIDMODEPARAM, room.name, "l", arg or "*", "Invalid limit"
             )
@@ -202,6 +208,9 @@ def _apply(
 def _apply_ban(core: ChatCore, session: Session, room: Room, on: bool, arg: str) -> Change | None:
     mask = normalize_mask(arg)
     key = casefold(mask)
+    if on and len(mask.encode("utf-8", "replace")) > _MASK_LENGTH:
+        core.reply(session, rpl.ERR_INVALIDMODEPARAM, room.name, "b", "*", "Ban mask too long")
+        return None
     if not on:
         ban = room.bans.pop(key, None)
         return ("-", "b", ban.mask) if ban is not None else None
@@ -212,6 +221,22 @@ def _apply_ban(core: ChatCore, session: Session, room: Room, on: bool, arg: str)
         return None
     room.bans[key] = Ban(mask, mask_pattern(mask), session.prefix, core.wall_time())
     return ("+", "b", mask)
+
+
+def _mode_lines(source: str, room_name: str, applied: list[Change]) -> list[bytes]:
+    """The MODE lines that announce ``applied``: one line, unless long masks would take it
+    past 512 bytes; then as many lines as needed, each a valid MODE of its own."""
+    lines: list[bytes] = []
+    batch: list[Change] = []
+    for change in applied:
+        line = encode_line(source, "MODE", room_name, *_format([*batch, change]), trailing=False)
+        if batch and len(line) > MAX_LINE_BYTES:
+            lines.append(encode_line(source, "MODE", room_name, *_format(batch), trailing=False))
+            batch = []
+        batch.append(change)
+    if batch:
+        lines.append(encode_line(source, "MODE", room_name, *_format(batch), trailing=False))
+    return lines
 
 
 def _format(applied: list[Change]) -> list[str]:

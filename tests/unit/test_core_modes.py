@@ -89,8 +89,34 @@ def test_room_mode_errors(server: Harness) -> None:
         ":irc.test 441 alice carol #r :They aren't on that channel",
         ":irc.test 401 alice ghost :No such nick/channel",
         ":irc.test 696 alice #r l zero :Invalid limit",
-        ":irc.test 696 alice #r k a,b :Invalid key",
+        ":irc.test 696 alice #r k * :Invalid key",
     ]
+
+
+def test_invalid_keys_and_limits_get_696(server: Harness) -> None:
+    # A rejected key is never echoed (irctest expects "*" in its place); a limit must be a
+    # plain positive number that fits in nine digits.
+    (alice,) = server.joined("#r", "alice")
+    alice.send("MODE #r +k :passphrase with spaces", "MODE #r +k :", "MODE #r +k " + "k" * 24)
+    assert alice.lines() == [":irc.test 696 alice #r k * :Invalid key"] * 3
+    alice.send("MODE #r +l 0", "MODE #r +l -1", "MODE #r +l \u0663", "MODE #r +l 1234567890")
+    assert alice.commands() == ["696"] * 4
+    alice.send("MODE #r +kl sesame 123456789")
+    assert alice.lines() == [":alice!~alice@127.0.0.1 MODE #r +kl sesame 123456789"]
+
+
+def test_long_ban_masks_are_refused_and_mode_lines_are_split_to_fit(server: Harness) -> None:
+    room = "#" + "r" * 49
+    nick = "a" * 30
+    alice, bob = server.joined(room, nick, "bob")
+    alice.send(f"MODE {room} +b " + "m" * 97 + "!*@*")
+    assert alice.lines() == [f":irc.test 696 {nick} {room} b * :Ban mask too long"]
+    # Four 100-byte masks behind a 30-letter nick and a 50-letter room do not fit one line.
+    masks = [f"{letter * 96}!*@*" for letter in "wxyz"]
+    alice.send(f"MODE {room} +bbbb " + " ".join(masks))
+    changes = [message.params[2:] for message in bob.messages()]
+    assert [mask for args in changes for mask in args] == masks
+    assert len(changes) == 2
 
 
 def test_ban_list_query_when_empty(server: Harness) -> None:
