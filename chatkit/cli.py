@@ -62,14 +62,6 @@ def _root(
 _SERVER_DEFAULTS = ServerConfig()
 
 
-class BackendName(StrEnum):
-    """The built-in backends, in the order the lessons introduce them."""
-
-    threading = "threading"
-    selectors = "selectors"
-    asyncio = "asyncio"
-
-
 class LogLevel(StrEnum):
     """How much the server logs: ``info`` shows every connect and disconnect."""
 
@@ -83,9 +75,13 @@ class LogLevel(StrEnum):
 def serve(
     *,
     backend: Annotated[
-        BackendName,
-        typer.Option(help="Concurrency model that runs the server.", envvar="CHATKIT_BACKEND"),
-    ] = BackendName.asyncio,
+        str,
+        typer.Option(
+            help="Concurrency model that runs the server: threading, selectors, asyncio, or one"
+            " a package registers (entry points 'chatkit.backends').",
+            envvar="CHATKIT_BACKEND",
+        ),
+    ] = "asyncio",
     host: Annotated[
         str,
         typer.Option(
@@ -141,7 +137,12 @@ def serve(
         LogLevel, typer.Option(help="How much to log.", envvar="CHATKIT_LOG_LEVEL")
     ] = LogLevel.info,
 ) -> None:
-    """Run the chat server until Ctrl-C (or SIGTERM); clients get a goodbye, exit code 0."""
+    """Run the chat server until Ctrl-C (or SIGTERM); clients get a goodbye, exit code 0.
+
+    A second Ctrl-C during the goodbye exits at once, with code 130. A problem with the
+    settings (port in use, unknown host or backend, unreadable MOTD file) exits with code 1.
+    """
+    from chatkit.config import ConfigError
     from chatkit.serve_cli import SERVE_THEME, ServeError, configure_logging, read_motd, run_server
 
     out = Console(theme=SERVE_THEME, highlight=False)
@@ -159,8 +160,8 @@ def serve(
         )
         if motd is not None:
             config.motd = read_motd(motd)
-        run_server(backend.value, config, out)
-    except ServeError as exc:
+        run_server(backend, config, out)
+    except (ServeError, ConfigError) as exc:
         err_console.print(Text(f"Error: {exc}", style="bold red"), soft_wrap=True)
         raise typer.Exit(code=1) from None
 

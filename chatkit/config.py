@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+__all__ = ["DEFAULT_MOTD", "ConfigError", "ServerConfig"]
 
 #: Shown when no MOTD file is given, so a fresh ``chatkit serve`` greets people.
 DEFAULT_MOTD = (
@@ -12,9 +16,22 @@ DEFAULT_MOTD = (
 )
 
 
+#: A server name is a host name (letters, digits, ``-``, ``_``) with at least one dot: in a
+#: line's prefix, the dot is what tells clients "a server said this", not a nick.
+_SERVER_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+")
+
+
+class ConfigError(ValueError):
+    """A setting the server cannot work with; the message names the setting and says why."""
+
+
 @dataclass(slots=True)
 class ServerConfig:
-    """Everything a server needs to know. The CLI builds one; tests build their own."""
+    """Everything a server needs to know. The CLI builds one; tests build their own.
+
+    Values are checked when the config is made (:class:`ConfigError`), so a bad one is
+    reported before the server starts, not by a confused client later.
+    """
 
     #: Address to listen on. 127.0.0.1 keeps a learning server off the network by default.
     host: str = "127.0.0.1"
@@ -87,3 +104,43 @@ class ServerConfig:
     # --- TLS (later in the roadmap) -----------------------------------------------------------
     tls_cert: Path | None = None
     tls_key: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise :class:`ConfigError` for the first setting that cannot work."""
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port {self.port} is not between 0 and 65535")
+        if len(self.server_name) > 63 or not _SERVER_NAME.fullmatch(self.server_name):
+            raise ConfigError(
+                f"server name {self.server_name!r} must look like a host name with a dot "
+                "(letters, digits, '-', '_'; at most 63 characters), e.g. irc.example.org"
+            )
+        if not self.network or not self.network.isprintable() or " " in self.network:
+            raise ConfigError(f"network name {self.network!r} must be one printable word")
+        if self.password is not None and (
+            not self.password or any(char in self.password for char in "\r\n\0")
+        ):
+            raise ConfigError("the password must not be empty nor contain CR, LF or NUL")
+        if any(char in line for line in self.motd for char in "\r\n\0"):
+            raise ConfigError("a MOTD line must not contain CR, LF or NUL")
+        at_least = {
+            "max_line_bytes": 512,  # the protocol's own minimum
+            "nick_length": 1,
+            "user_length": 1,
+            "channel_length": 2,
+            "max_rooms_per_client": 1,
+            "max_targets": 1,
+            "max_modes": 1,
+            "max_clients": 1,
+            "flood_burst": 1,
+            "sendq": self.max_line_bytes,  # room for at least one line
+        }
+        for name, least in at_least.items():
+            if getattr(self, name) < least:
+                raise ConfigError(f"{name} must be at least {least}, not {getattr(self, name)}")
+        for name in ("ping_interval", "ping_timeout", "registration_timeout", "flood_rate"):
+            value = getattr(self, name)
+            if math.isnan(value) or value <= 0:
+                raise ConfigError(f"{name} must be a positive number, not {value}")

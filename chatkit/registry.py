@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from backends.base import Server
 
-__all__ = ["ENTRY_POINT_GROUP", "UnknownBackendError", "available_backends", "load_backend"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "BackendError",
+    "BackendLoadError",
+    "UnknownBackendError",
+    "available_backends",
+    "load_backend",
+]
 
 ENTRY_POINT_GROUP = "chatkit.backends"
 
@@ -33,13 +40,21 @@ BUILTIN_BACKENDS: dict[str, str] = {
 }
 
 
-class UnknownBackendError(LookupError):
+class BackendError(LookupError):
+    """A backend cannot be had: the name is unknown, or what it names cannot be loaded."""
+
+
+class UnknownBackendError(BackendError):
     """No backend is registered under the requested name."""
 
     def __init__(self, name: str, available: list[str]) -> None:
         self.name = name
         self.available = available
         super().__init__(f"unknown backend {name!r}; available: {', '.join(available)}")
+
+
+class BackendLoadError(BackendError):
+    """A backend is registered, but importing it failed or it is not a ``Server``."""
 
 
 def _registered() -> dict[str, str]:
@@ -61,7 +76,9 @@ def available_backends() -> list[str]:
 def load_backend(name: str) -> type[Server]:
     """Import and return the server class registered as ``name``.
 
-    Raises :class:`UnknownBackendError` (listing the available names) for an unknown name.
+    Raises :class:`UnknownBackendError` (listing the available names) for an unknown name,
+    and :class:`BackendLoadError` when a registered backend (say, a broken third-party
+    package) cannot be imported or is not a ``Server``.
     """
     from backends.base import Server
 
@@ -70,7 +87,10 @@ def load_backend(name: str) -> type[Server]:
     if target is None:
         raise UnknownBackendError(name, list(registered))
     module_name, _, attribute = target.partition(":")
-    server_class = getattr(importlib.import_module(module_name), attribute)
+    try:
+        server_class = getattr(importlib.import_module(module_name), attribute)
+    except Exception as exc:  # whatever a broken package raises, it only breaks itself
+        raise BackendLoadError(f"backend {name!r} ({target}) cannot be loaded: {exc}") from exc
     if not (isinstance(server_class, type) and issubclass(server_class, Server)):
-        raise TypeError(f"backend {name!r} ({target}) is not a backends.base.Server subclass")
+        raise BackendLoadError(f"backend {name!r} ({target}) is not a backends.base.Server")
     return server_class

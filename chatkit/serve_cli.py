@@ -1,9 +1,10 @@
 """What ``chatkit serve`` does, kept out of ``cli.py`` so the command itself stays thin.
 
-Runs one backend in the foreground: a banner, Rich log lines for connects and disconnects,
-Ctrl-C or SIGTERM for a graceful stop (every client gets ``ERROR``, exit code 0), a second
-Ctrl-C to leave at once. Problems the user can fix (port in use, unknown host, unreadable MOTD
-file) become :class:`ServeError` with a plain message; the CLI turns that into exit code 1.
+Runs one backend in the foreground: a one-line banner (address, backend, how to join), Rich
+log lines for connects, disconnects and errors, Ctrl-C or SIGTERM for a graceful stop (every
+client gets ``ERROR``, exit code 0), a second Ctrl-C to leave at once (exit code 130).
+Problems the user can fix (port in use, unknown host, unreadable MOTD file, unknown backend)
+become :class:`ServeError` with a plain message; the CLI turns that into exit code 1.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shlex
+import shutil
 import signal
 import socket
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +31,7 @@ from rich.theme import Theme
 
 from backends.base import Server, describe_error
 from chatkit.config import ServerConfig
-from chatkit.registry import UnknownBackendError, load_backend
+from chatkit.registry import BackendError, load_backend
 
 __all__ = ["SERVE_THEME", "ServeError", "configure_logging", "read_motd", "run_server"]
 
@@ -42,6 +47,11 @@ SERVE_THEME = Theme(
 
 #: Exit status when a second Ctrl-C cuts the graceful shutdown short (128 + SIGINT).
 FORCED_EXIT_STATUS = 130
+#: A MOTD file is a few lines of text; anything bigger is a mistake (a log, /dev/zero ...).
+MOTD_MAX_BYTES = 64 * 1024
+#: Longest MOTD line we send as is: with ":server 372 nick :- " in front (at most ~110 bytes
+#: with our name and nick limits) it still fits IRC's 512. Longer lines are wrapped.
+MOTD_LINE_BYTES = 400
 
 
 class ServeError(Exception):
@@ -49,12 +59,32 @@ class ServeError(Exception):
 
 
 def read_motd(path: Path) -> tuple[str, ...]:
-    """The message of the day from ``path``, one entry per line."""
+    """The message of the day from the UTF-8 text file ``path``, one entry per line."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.is_dir():
+            raise ServeError(f"the MOTD file {path} is a directory, not a text file")
+        with path.open("rb") as motd_file:
+            data = motd_file.read(MOTD_MAX_BYTES + 1)
     except OSError as exc:
         raise ServeError(f"cannot read the MOTD file {path}: {describe_error(exc)}") from None
-    return tuple(text.splitlines())
+    if len(data) > MOTD_MAX_BYTES:
+        raise ServeError(f"the MOTD file {path} is over {MOTD_MAX_BYTES // 1024} KiB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ServeError(
+            f"the MOTD file {path} is not UTF-8 text (byte {data[exc.start]:#04x} "
+            f"at offset {exc.start})"
+        ) from None
+    if "\0" in text:
+        raise ServeError(f"the MOTD file {path} contains NUL bytes: is it really text?")
+    lines: list[str] = []
+    for line in text.splitlines():
+        if len(line.encode()) <= MOTD_LINE_BYTES:
+            lines.append(line)
+        else:  # 4 bytes per character at most, so each piece fits
+            lines.extend(textwrap.wrap(line, MOTD_LINE_BYTES // 4))
+    return tuple(lines)
 
 
 def configure_logging(level: str, console: Console) -> None:
@@ -71,7 +101,7 @@ def run_server(backend: str, config: ServerConfig, console: Console) -> None:
     """Run ``backend`` with ``config`` until Ctrl-C or SIGTERM. Raises :class:`ServeError`."""
     try:
         server_class = load_backend(backend)
-    except UnknownBackendError as exc:
+    except BackendError as exc:
         raise ServeError(str(exc)) from None
     server = server_class(config)
     ready = threading.Event()
@@ -91,28 +121,39 @@ def run_server(backend: str, config: ServerConfig, console: Console) -> None:
 
 
 def _print_banner(console: Console, server: Server, address: tuple[str, int]) -> None:
+    """One line: where we listen, with which backend, and the command that joins us.
+
+    It starts with "chatkit: listening on HOST:PORT", which scripts and tests wait for.
+    """
     host, port = address
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     join_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    # The first line is also what scripts and tests wait for: "listening on HOST:PORT".
     console.print(
         Text.assemble(
             ("chatkit: listening on ", "serve.ready"),
             (shown, "serve.address"),
             " (",
             (server.name, "serve.backend"),
-            " backend)",
+            " backend); join with: ",
+            (f"{program_name()} join {join_host} --port {port}", "serve.hint"),
+            " (or any IRC client); Ctrl-C stops it",
         ),
         soft_wrap=True,
     )
-    console.print(
-        Text(
-            f"Join with: chatkit join --host {join_host} --port {port}"
-            f"   or   irssi -c {join_host} -p {port}\nStop with Ctrl-C.",
-            style="serve.hint",
-        ),
-        soft_wrap=True,
-    )
+
+
+def program_name() -> str:
+    """How the user started chatkit, so the banner's join command works when pasted."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    path = Path(argv0)
+    if path.name == "chatkit":
+        on_path = shutil.which("chatkit")
+        if on_path is not None and path.exists() and Path(on_path).samefile(path):
+            return "chatkit"
+        return shlex.quote(argv0)  # e.g. ".venv/bin/chatkit", not on PATH
+    if path.name == "__main__.py" and path.parent.name == "chatkit":
+        return "python -m chatkit"
+    return "chatkit"
 
 
 def _listen_error(config: ServerConfig, exc: OSError) -> str:
