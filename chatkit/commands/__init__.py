@@ -71,6 +71,7 @@ COMMANDS: dict[str, Command] = {
     # questions
     "WHO": Command(queries.who),
     "WHOIS": Command(queries.whois),
+    "WHOWAS": Command(queries.whowas),
     "LUSERS": Command(server_info.lusers),
     "MOTD": Command(server_info.motd),
     "VERSION": Command(server_info.version),

@@ -109,6 +109,20 @@ def whois(core: ChatCore, session: Session, message: Message) -> None:
     core.reply(session, rpl.RPL_ENDOFWHOIS, asked, "End of /WHOIS list")
 
 
+def whowas(core: ChatCore, session: Session, message: Message) -> None:
+    """WHOWAS <nick> [<count>]: chatkit keeps no nick history, so always 406 then 369.
+
+    Clients ask on their own (irssi does after a WHOIS gets 401): an honest "there was no
+    such nickname" reads better in their status window than 421 Unknown command.
+    """
+    if not message.params or not message.params[0]:
+        core.reply(session, rpl.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    asked = message.params[0]
+    core.reply(session, rpl.ERR_WASNOSUCHNICK, asked, "There was no such nickname")
+    core.reply(session, rpl.RPL_ENDOFWHOWAS, asked, "End of WHOWAS")
+
+
 def userhost(core: ChatCore, session: Session, message: Message) -> None:
     """USERHOST <nick>{ <nick>}: 302 with ``nick=+user@host`` (``-`` when away)."""
     replies = []

@@ -169,6 +169,21 @@ def test_whois(server: Harness) -> None:
     ]
 
 
+def test_whowas_says_there_is_no_history(server: Harness) -> None:
+    # irssi sends WHOWAS on its own after a WHOIS that got 401; no history is kept.
+    alice = server.connect("alice")
+    bob = server.connect("bob")
+    bob.send("QUIT")
+    alice.send("WHOWAS bob 1", "WHOWAS Ghost", "WHOWAS")
+    assert alice.lines() == [
+        ":irc.test 406 alice bob :There was no such nickname",
+        ":irc.test 369 alice bob :End of WHOWAS",
+        ":irc.test 406 alice Ghost :There was no such nickname",
+        ":irc.test 369 alice Ghost :End of WHOWAS",
+        ":irc.test 431 alice :No nickname given",
+    ]
+
+
 def test_whois_rooms_are_split_to_fit_the_line(server: Harness) -> None:
     bob = server.connect("bob")
     names = [f"#{index:02}" + "r" * 45 for index in range(40)]
