@@ -47,7 +47,8 @@ def _user_mode(core: ChatCore, session: Session, message: Message) -> None:
         core.reply(session, rpl.ERR_NOSUCHNICK, name, "No such nick/channel")
         return
     if target is not session:
-        core.reply(session, rpl.ERR_USERSDONTMATCH, "Can't change mode for other users")
+        verb = "change mode for" if len(message.params) > 1 else "view modes for"
+        core.reply(session, rpl.ERR_USERSDONTMATCH, f"Can't {verb} other users")
         return
     if len(message.params) < 2:
         core.reply(session, rpl.RPL_UMODEIS, "+i" if session.invisible else "+")

@@ -20,7 +20,7 @@ def test_user_mode_other_user_and_unknown(server: Harness) -> None:
     server.connect("bob")
     alice.send("MODE bob", "MODE bob +i", "MODE ghost +i")
     assert alice.lines() == [
-        ":irc.test 502 alice :Can't change mode for other users",
+        ":irc.test 502 alice :Can't view modes for other users",
         ":irc.test 502 alice :Can't change mode for other users",
         ":irc.test 401 alice ghost :No such nick/channel",
     ]
