@@ -247,7 +247,10 @@ class AsyncioServer(Server):
             else:
                 # FIN after the last byte; the peer's FIN (eof_received) then closes us, so
                 # unread input does not turn our close into a reset that eats the last lines.
-                transport.write_eof()
+                try:
+                    transport.write_eof()
+                except OSError:  # the peer reset meanwhile (ENOTCONN): nothing more to say
+                    transport.abort()
 
     # --8<-- [end:flush]
 

@@ -66,9 +66,14 @@ def connect(server: Address) -> Iterator[Callable[..., IRCClient]]:
 class ServeProcess:
     """A ``chatkit serve`` subprocess and the address it announced."""
 
-    def __init__(self, process: subprocess.Popen[str], address: Address) -> None:
+    def __init__(self, process: subprocess.Popen[str], address: Address, stderr: Path) -> None:
         self.process = process
         self.address = address
+        self._stderr = stderr
+
+    def stderr(self) -> str:
+        """What the server has written to stderr so far (log lines, tracebacks)."""
+        return self._stderr.read_text(errors="replace")
 
     def read_stdout_line(self) -> str:
         """The next line the server prints (bounded by the test's timeout)."""
@@ -99,7 +104,7 @@ def serve_process(backend: str, tmp_path: Path) -> Iterator[ServeProcess]:
             if not line or (match := READY.search(line)):
                 break
         assert match, f"no banner; stderr: {stderr_path.read_text()}"
-        yield ServeProcess(process, (match.group(1), int(match.group(2))))
+        yield ServeProcess(process, (match.group(1), int(match.group(2))), stderr_path)
     finally:
         if process.poll() is None:
             process.kill()

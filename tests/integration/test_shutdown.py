@@ -92,3 +92,27 @@ def test_second_ctrl_c_exits_at_once_with_130(serve_process: ServeProcess) -> No
     finally:
         polite.close()
         stuck.close()
+
+
+def test_clients_resetting_during_the_goodbye(serve_process: ServeProcess) -> None:
+    """Clients that reset their connections while the server is saying goodbye (their RST
+    arriving between our write and our FIN) must not break the goodbye for the others, nor
+    print a traceback."""
+    process, address = serve_process.process, serve_process.address
+    polite = IRCClient(address, "polite")
+    vanishing = [IRCClient(address, f"gone{index}") for index in range(300)]
+    try:
+        polite.register()
+        for client in vanishing:
+            client.send(f"NICK {client.nick}", f"USER {client.nick} 0 * :Gone")
+        for client in vanishing:
+            client.wait_for_command("001")
+        process.send_signal(signal.SIGTERM)
+        for client in vanishing:
+            client.reset()  # unread input (the welcome, maybe the ERROR): a reset
+        goodbye = polite.wait_for(lambda line: command_of(line) == "ERROR")
+        assert "Server shutting down" in goodbye
+        assert process.wait(timeout=10) == 0
+        assert "Traceback" not in serve_process.stderr(), serve_process.stderr()
+    finally:
+        polite.close()
