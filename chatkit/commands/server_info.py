@@ -46,13 +46,25 @@ def isupport_tokens(config: ServerConfig) -> list[str]:
         f"MAXLIST=b:{config.max_bans}",
         f"MAXTARGETS={targets}",
         f"MODES={config.max_modes}",
-        f"NETWORK={config.network}",
+        f"NETWORK={isupport_escape(config.network)}",
         f"NICKLEN={config.nick_length}",
         "PREFIX=(o)@",
         f"TARGMAX=JOIN:,KICK:{targets},NOTICE:{targets},PART:,PRIVMSG:{targets},WHOIS:1",
         f"TOPICLEN={config.topic_length}",
         f"USERLEN={config.user_length}",
     ]
+
+
+def isupport_escape(value: str) -> str:
+    """Escape an ISUPPORT value: a space, ``\\``, ``=`` or any byte that is not printable
+    ASCII becomes ``\\xHH`` (so ``My=Net`` is sent as ``My\\x3DNet``), as the spec asks."""
+    return "".join(
+        char if " " < char < "\x7f" and char not in "\\=" else _hex_bytes(char) for char in value
+    )
+
+
+def _hex_bytes(char: str) -> str:
+    return "".join(f"\\x{byte:02X}" for byte in char.encode("utf-8"))
 
 
 def send_welcome(core: ChatCore, session: Session) -> None:

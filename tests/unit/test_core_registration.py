@@ -290,3 +290,18 @@ def test_tags_from_a_client_may_take_4094_bytes_and_no_more(server: Harness) -> 
     assert alice.lines() == [":irc.test PONG irc.test :fits"]
     alice.send("@" + "t" * 4095 + " PING :too-long")
     assert alice.lines() == [":irc.test 417 alice :Input line was too long"]
+
+
+def test_isupport_values_are_escaped() -> None:
+    # A network name with "=", "\" or non-ASCII letters still gives an ASCII token.
+    harness = Harness(make_config(network="Ré=seau\\"))
+    alice = harness.client()
+    alice.send("NICK alice", "USER a 0 * :A")
+    tokens = [
+        param
+        for message in alice.messages()
+        if message.command == "005"
+        for param in message.params[1:-1]
+    ]
+    assert "NETWORK=R\\xC3\\xA9\\x3Dseau\\x5C" in tokens
+    assert all(token.isascii() for token in tokens)
