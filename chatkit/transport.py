@@ -1,12 +1,13 @@
 """The contract between the sans-I/O core and a backend.
 
 The core never touches a socket. A backend creates one :class:`Transport` per connection and
-drives the core with four calls (see :class:`chatkit.core.ChatCore`)::
+drives the core with these calls (see :class:`chatkit.core.ChatCore`)::
 
     session = core.connect(transport, peer_address)
     core.receive(session, data, now)      # bytes as read; b"" means the peer closed
     core.disconnect(session, reason)      # the socket died or the backend dropped it
-    core.tick(now)                        # ping timeouts, flood buckets, history flush
+    core.tick(now)                        # ping timeouts, delayed (flooded) lines
+    core.shutdown()                       # the server stops: every client gets ERROR
 
 The core answers only through the transport, in the style of asyncio's Protocol/Transport and
 h11's "bring your own I/O".
