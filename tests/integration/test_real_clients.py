@@ -224,11 +224,29 @@ def test_weechat_connects_joins_chats_and_quits(alice: IRCClient, bob: WeeChat) 
     bob.wait_for_text("server", "multi-prefix")
     bob.wait_for_text("server", "End of /MOTD command")
 
-    # Chat in the room, both ways.
-    bob.type("#lobby", "hello from weechat")
-    alice.wait_for(lambda line: line.endswith("PRIVMSG #lobby :hello from weechat"))
+    # Chat in the room, both ways (UTF-8 goes through unchanged).
+    bob.type("#lobby", "héllo from weechat ☃")
+    alice.wait_for(lambda line: line.endswith("PRIVMSG #lobby :héllo from weechat ☃"))
     alice.send("PRIVMSG #lobby :hi bob, from a raw socket")
     bob.wait_for_text("#lobby", "hi bob, from a raw socket", prefix="alice")
+
+    # A line too long for one message: WeeChat splits it, every word arrives, in order.
+    words = [f"w{index:03}" for index in range(200)]
+    bob.type("#lobby", " ".join(words))
+    received: list[str] = []
+    for _ in range(len(words)):  # never more messages than words
+        line = alice.wait_for(lambda text: text.startswith(":bob!") and " PRIVMSG #lobby :" in text)
+        received += line.split(" :", 1)[1].split()
+        if words[-1] in received:
+            break
+    assert received == words
+
+    # CTCP goes through untouched: /me is an ACTION, and WeeChat answers a VERSION request.
+    bob.type("#lobby", "/me waves")
+    alice.wait_for(lambda line: line.endswith("PRIVMSG #lobby :\x01ACTION waves\x01"))
+    alice.send("PRIVMSG bob :\x01VERSION\x01")
+    reply = alice.wait_for(lambda line: line.startswith(":bob!") and " NOTICE alice :" in line)
+    assert "\x01VERSION WeeChat" in reply
 
     # /nick: everyone in the room sees it, WeeChat follows.
     bob.type("server", "/nick bobby")
