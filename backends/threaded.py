@@ -67,9 +67,12 @@ log = logging.getLogger("chatkit.server")
 #: Our threads only parse short lines and call the core: 256 KiB of stack is plenty, and with
 #: two threads per client the default (often 8 MiB of address space) adds up fast.
 THREAD_STACK_SIZE = 256 * 1024
-#: How often a flushing thread goes back for output that was queued for its connections while
-#: it was sending, before it leaves the rest to their writer threads. Going back is cheap while
-#: the room is busy, but it must stop somewhere: meanwhile nobody reads this thread's client.
+#: Rounds of sending in one ``_flush``: the first writes what our core call queued, the next
+#: what other threads queued for the same clients meanwhile (they leave it to us, to keep the
+#: order). It must stop somewhere, since meanwhile nobody reads this thread's own client: what
+#: is left after the last round goes to the writer threads. (Measured in a room of 1,000 at
+#: full speed: each extra round woke the writers 2 to 4 times less often, without a
+#: throughput change we could tell from noise.)
 FLUSH_ROUNDS = 2
 #: ``send`` flag for "fail instead of waiting" on a blocking socket (Linux, macOS, BSDs).
 #: Without it, every write is left to the writer threads: slower, still correct.
@@ -346,20 +349,21 @@ class ThreadedServer(Server):
         the front of its outbox and to the writer thread, which may block: a slow client
         costs its own writer some waiting, never this thread or the room.
         """
-        for last_round in [i == FLUSH_ROUNDS for i in range(1, FLUSH_ROUNDS + 1)]:
+        for round_number in range(1, FLUSH_ROUNDS + 1):
             if not taken:
                 return
             results = [(conn, chunk, _send_now(conn.sock, chunk)) for conn, chunk in taken]
             taken = []
+            go_again = round_number < FLUSH_ROUNDS
             with self._lock:  # one acquisition for the whole batch, not one per client
                 for conn, chunk, sent in results:
                     conn.queued -= sent
-                    if sent < len(chunk):
+                    if sent < len(chunk):  # the socket's buffer is full
                         conn.outbox.insert(0, chunk[sent:])
                         conn.hand_to_writer()
-                    elif conn.closing or (conn.outbox and last_round):
+                    elif conn.closing or (conn.outbox and not go_again):
                         conn.hand_to_writer()
-                    elif conn.outbox:  # queued by others while we were sending: go again
+                    elif conn.outbox:  # queued by others while we were sending
                         taken.append((conn, conn.take()))
                     else:
                         conn.owner = Owner.NOBODY
