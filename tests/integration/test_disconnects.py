@@ -48,6 +48,9 @@ class TestAbruptDisconnects:
         watcher.send("LUSERS")
         luserclient = watcher.wait_for_command("251")
         assert " ".join(luserclient[3:]).startswith(":There are 1 users"), luserclient
+        # Every nick is free again, whichever way its owner left.
+        for index in range(4):
+            connect(f"leaver{index}").register()
 
 
 def end_abruptly(client: IRCClient, how: str) -> None:

@@ -12,7 +12,9 @@ All clients live in this one process, on one asyncio loop, and every step is bou
 
 Each client registers and joins the room. Joining is quadratic by nature (everyone in the room
 sees every JOIN), so the run ends with one message to the whole room to prove that every
-client is still connected and still served, and a LUSERS count from the server.
+client is still connected and still served, and a LUSERS count from the server (asked by one
+more client, outside the room) to prove the server counts them all. Exit status 0 means every
+client was held and reached, and the server exited 0 on SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -82,6 +85,21 @@ async def start_server(args: argparse.Namespace) -> tuple[asyncio.subprocess.Pro
             return process, int(match.group(2))
 
 
+async def count_users(host: str, port: int, timeout: float) -> int:
+    """Register one more client (outside the room); return the users LUSERS counts (251:
+    "There are N users and M invisible"), which includes this one."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(b"NICK counter\r\nUSER counter 0 * :counter\r\nLUSERS\r\n")
+        async with asyncio.timeout(timeout):
+            while line := await reader.readline():
+                if match := re.search(rb" 251 \S+ :There are (\d+) users and (\d+) inv", line):
+                    return int(match.group(1)) + int(match.group(2))
+        raise SystemExit("the server closed the LUSERS connection")
+    finally:
+        writer.close()
+
+
 def rss_mib(pid: int) -> tuple[float, float]:
     """(current, peak) resident memory of ``pid`` in MiB, from /proc (Linux)."""
     fields = dict(
@@ -97,6 +115,8 @@ async def run(args: argparse.Namespace) -> int:
     port = args.port
     if args.backend:
         process, port = await start_server(args)
+    print("$ " + shlex.join([sys.executable, *sys.argv]), flush=True)
+    ok = False
     token = f"all-here-{os.getpid()}".encode()
     clients: list[LoadClient] = []
     gate = asyncio.Semaphore(args.concurrency)
@@ -134,9 +154,11 @@ async def run(args: argparse.Namespace) -> int:
             f"held for {args.hold:.0f} s, {lost} lost; one message reached the other "
             f"{len(clients) - 1} in {time.monotonic() - started:.2f} s"
         )
+        users = await count_users(args.host, port, args.timeout)
+        print(f"LUSERS: {users} users ({args.clients} load clients + 1 counter)")
         if process is not None:
             print("server RSS: {:.0f} MiB (peak {:.0f} MiB)".format(*rss_mib(process.pid)))
-        return 0 if lost == 0 else 1
+        ok = lost == 0 and users == args.clients + 1
     finally:
         for client in clients:
             client.leaving = True
@@ -150,6 +172,7 @@ async def run(args: argparse.Namespace) -> int:
                 process.kill()
                 await process.wait()
             print(f"server exited with {process.returncode}")
+    return 0 if ok and (process is None or process.returncode == 0) else 1
 
 
 def main() -> int:
