@@ -2,7 +2,8 @@
 
 Runs one backend in the foreground: a one-line banner (address, backend, how to join), Rich
 log lines for connects, disconnects and errors, Ctrl-C or SIGTERM for a graceful stop (every
-client gets ``ERROR``, exit code 0), a second Ctrl-C to leave at once (exit code 130).
+client gets ``ERROR``, exit code 0), a second Ctrl-C to leave at once (exit code 130, or
+143 for a second SIGTERM).
 Problems the user can fix (port in use, unknown host, unreadable MOTD file, unknown backend)
 become :class:`ServeError` with a plain message; the CLI turns that into exit code 1.
 """
@@ -45,8 +46,9 @@ SERVE_THEME = Theme(
     }
 )
 
-#: Exit status when a second Ctrl-C cuts the graceful shutdown short (128 + SIGINT).
-FORCED_EXIT_STATUS = 130
+#: A second signal cuts the graceful shutdown short with the shell's convention for "killed
+#: by signal N", 128 + N: 130 for a second Ctrl-C (SIGINT), 143 for a second SIGTERM.
+FORCED_EXIT_BASE = 128
 #: A MOTD file is a few lines of text; anything bigger is a mistake (a log, /dev/zero ...).
 MOTD_MAX_BYTES = 64 * 1024
 #: Longest MOTD line we send as is: with ":server 372 nick :- " in front (at most ~110 bytes
@@ -183,7 +185,7 @@ def _graceful_signals(server: Server, console: Console) -> Iterator[None]:
         nonlocal signals_seen
         signals_seen += 1
         if signals_seen > 1:
-            os._exit(FORCED_EXIT_STATUS)
+            os._exit(FORCED_EXIT_BASE + signum)
         console.print(
             Text(f"chatkit: {signal.Signals(signum).name}, shutting down", style="serve.stopped")
         )

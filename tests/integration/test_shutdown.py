@@ -3,7 +3,7 @@
 Ctrl-C (SIGINT) or SIGTERM: stop accepting, send every client ``ERROR ... Server shutting
 down``, and exit 0 within 2 seconds, even when one client never reads (its socket buffers full
 and the server holding more) and another is stuck halfway through registering. A second Ctrl-C
-during that grace period exits at once with status 130 (128 + SIGINT).
+during that grace period exits at once with status 130 (128 + SIGINT; 143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -74,7 +74,14 @@ def test_signal_says_goodbye_and_exits_zero_in_time(
             client.close()
 
 
-def test_second_ctrl_c_exits_at_once_with_130(serve_process: ServeProcess) -> None:
+@pytest.mark.parametrize(
+    ("signum", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+    ids=["second-SIGINT", "second-SIGTERM"],
+)
+def test_a_second_signal_exits_at_once(
+    serve_process: ServeProcess, signum: signal.Signals, status: int
+) -> None:
     process, address = serve_process.process, serve_process.address
     polite = IRCClient(address, "polite")
     stuck = IRCClient(address, "stuck", rcvbuf=4096)
@@ -86,9 +93,9 @@ def test_second_ctrl_c_exits_at_once_with_130(serve_process: ServeProcess) -> No
         for _ in range(5):  # wait until the server has taken the first one
             if "shutting down" in serve_process.read_stdout_line():
                 break
-        process.send_signal(signal.SIGINT)
-        # 0 would mean the first, graceful stop finished; 130 is the second Ctrl-C's exit.
-        assert process.wait(timeout=10) == 130
+        process.send_signal(signum)
+        # 0 would mean the first, graceful stop finished; 128 + N is the second signal's exit.
+        assert process.wait(timeout=10) == status
     finally:
         polite.close()
         stuck.close()
