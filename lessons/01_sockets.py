@@ -22,6 +22,7 @@ What this is not: a server. It accepts one connection, says hello and stops. Les
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 import sys
 
@@ -144,4 +145,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")

@@ -13,8 +13,8 @@ Run it:
     python lessons/02_blocking_echo.py --check    # self-check on a free port, exit 0 if all holds
 
 What to observe: open two terminals with `nc 127.0.0.1 7002`. The first gets its lines echoed.
-The second connects fine, but what it types comes back only after the first one quits (Ctrl-D
-or Ctrl-C in that nc).
+The second connects fine, but what it types comes back only after the first one quits (Ctrl-C
+in that nc; Ctrl-D only with `nc -N`).
 
 What this is not: a useful server. Lessons 4 (threads), 7 (selectors) and 8 (asyncio) are three
 ways to serve everyone at once.
@@ -23,6 +23,7 @@ ways to serve everyone at once.
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 import sys
 import threading
@@ -49,8 +50,11 @@ def serve(listener: socket.socket, max_clients: int | None = None) -> None:
         conn, peer = listener.accept()
         print(f"serving {peer[0]}:{peer[1]}; anyone else waits in the backlog")
         # While we are in here, this thread is *only* talking to this one client.
-        echo_one_client(conn)
-        print(f"{peer[0]}:{peer[1]} left")
+        try:
+            echo_one_client(conn)
+            print(f"{peer[0]}:{peer[1]} left")
+        except ConnectionError:  # reset or broken pipe: it vanished without a proper close
+            print(f"{peer[0]}:{peer[1]} vanished")
         served += 1
 
 
@@ -88,7 +92,10 @@ def check() -> list[str]:
         a.close()
         print("A hangs up; the server finally accepts B")
         b.settimeout(5)
-        late = b.recv(1024)
+        try:
+            late = b.recv(1024)
+        except TimeoutError:
+            late = b"(nothing in 5 s)"
         print(f"B got back {late!r}")
         if late != b"hello from B":
             failures.append(f"after A left, B got {late!r}")
@@ -123,4 +130,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")

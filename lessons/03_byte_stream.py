@@ -15,8 +15,8 @@ Run it:
     python lessons/03_byte_stream.py --check    # the same demonstration as a self-check
 
 What to observe: in the narrated run, how many recv() calls one big send() takes and how two
-sends merge. With --serve, try `(printf he; sleep 1; printf 'llo\\n') | nc 127.0.0.1 7003`:
-one line, two chunks.
+sends merge. With --serve, try this (-N: close when the input ends), one line in two chunks:
+    (printf he; sleep 1; printf 'llo\\n') | nc -N 127.0.0.1 7003
 
 What this is not: a full protocol. Lesson 9 frames real IRC lines (CRLF, a 512-byte limit).
 """
@@ -24,6 +24,7 @@ What this is not: a full protocol. Lesson 9 frames real IRC lines (CRLF, a 512-b
 from __future__ import annotations
 
 import argparse
+import errno
 import random
 import socket
 import struct
@@ -210,4 +211,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")

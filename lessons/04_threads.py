@@ -11,9 +11,11 @@ Run it:
     python lessons/04_threads.py            # echo server on 127.0.0.1:7004 counting lines twice
     python lessons/04_threads.py --check    # self-check on a free port, exit 0 if all holds
 
-What to observe: connect several `nc 127.0.0.1 7004` at once, or flood it from a few terminals
-at the same time with `seq 5000 | nc -q1 127.0.0.1 7004 > /dev/null`. The server counts every
-line with an unlocked and a locked counter; after a flood the unlocked one is short.
+What to observe: connect several `nc 127.0.0.1 7004` at once, or flood it with three clients at
+the same time (-N: close when seq is done):
+    for i in 1 2 3; do seq 5000 | nc -N 127.0.0.1 7004 > /dev/null & done; wait
+The server counts every line with an unlocked and a locked counter; after a flood the unlocked
+one is short.
 
 What this is not: how fast a race shows up in your code. Python switches threads only now and
 then, so a plain `count += 1` races rarely; the unlocked counter below yields the processor in
@@ -24,6 +26,7 @@ it ships.
 from __future__ import annotations
 
 import argparse
+import errno
 import socket
 import sys
 import threading
@@ -169,4 +172,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")
