@@ -16,7 +16,7 @@ Run it:
     python lessons/05_broadcast_stall.py --check    # both, on a free port; exit 0 if all holds
 
 What to observe: join with three `nc 127.0.0.1 7005`. Press Ctrl-Z in one of them: it stops
-reading. Then let a fourth terminal talk a lot (about 1000 lines a second, 5000 lines):
+reading. Then let a fourth terminal talk a lot (5000 lines, a few hundred a second):
 `for i in $(seq 5000); do echo "$i: $(printf 'all work and no play %.0s' 1 2 3 4)"; sleep 0.001;
 done | nc -q1 127.0.0.1 7005 > /dev/null`.
 In the naive room the other clients freeze mid-stream; what they type goes nowhere until you
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import queue
 import socket
 import sys
@@ -274,4 +275,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")

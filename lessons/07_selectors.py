@@ -17,7 +17,8 @@ Run it:
 
 What to observe: several `nc 127.0.0.1 7007` are served by one thread at ~0% CPU. Make a
 client that sends but never reads: `cat /dev/zero | nc 127.0.0.1 7007 > /dev/null`, then
-Ctrl-Z it. The server says it paused reading from that client; the others go on as before.
+Ctrl-Z it. The server's report says it paused reading from that client (1 paused now) and its
+outbox stays at the mark; the others go on as before.
 
 What this is not: a chat server. It echoes; chatkit's selectors backend does the same dance
 for a room (and drops, rather than pauses, a client that falls too far behind).
@@ -26,6 +27,8 @@ for a room (and drops, rather than pauses, a client that falls too far behind).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import random
 import selectors
 import socket
@@ -42,16 +45,16 @@ class SelectorEchoServer:
     #: flow control should slow *it* down, instead of us buffering without limit.
     HIGH_WATER = 64 * 1024
 
-    def __init__(self, listener: socket.socket, *, narrate: bool = False) -> None:
+    def __init__(self, listener: socket.socket) -> None:
         listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.selector.register(listener, selectors.EVENT_READ)
         self.listener = listener
         self.outboxes: dict[socket.socket, bytearray] = {}
         self.closing: set[socket.socket] = set()  # sent EOF: flush their echo, then close
-        self.narrate = narrate
         self.partial_sends = 0
         self.paused: set[socket.socket] = set()  # clients we stopped reading from
+        self.pauses = 0  # how often we stopped reading from someone
         self.paused_once = threading.Event()  # for the check: backpressure happened
 
     def run(self, stop: threading.Event) -> None:
@@ -118,9 +121,8 @@ class SelectorEchoServer:
             self.paused.discard(conn)
         elif conn not in self.paused:
             self.paused.add(conn)
+            self.pauses += 1
             self.paused_once.set()
-            if self.narrate:
-                print(f"paused reading from {conn.getpeername()}: {len(outbox):,} bytes unsent")
         if outbox:
             events |= selectors.EVENT_WRITE  # 3. only while we owe this client bytes
         self.selector.modify(conn, events)
@@ -184,8 +186,9 @@ def check() -> list[str]:
         print(f"3. meanwhile a second client got its echo: {echoed!r}")
 
         received = bytearray()  # now the slow client reads at last
-        while len(received) < len(payload) and (chunk := slow.recv(1 << 20)):
-            received += chunk
+        with contextlib.suppress(TimeoutError):  # 5 s of silence: the rest is not coming
+            while len(received) < len(payload) and (chunk := slow.recv(1 << 20)):
+                received += chunk
         slow.close()
         stop.set()
     intact = received == payload
@@ -212,12 +215,40 @@ def main() -> int:
         return 1 if failures else 0
     with socket.create_server(("127.0.0.1", args.port)) as listener:
         print(f"selectors echo server on 127.0.0.1:{args.port}, one thread. Ctrl-C stops.")
+        server, stop = SelectorEchoServer(listener), threading.Event()
+        thread = threading.Thread(target=server.run, args=(stop,), daemon=True)
+        thread.start()
         try:
-            SelectorEchoServer(listener, narrate=True).run(threading.Event())
+            report_while_running(server, thread)
         except KeyboardInterrupt:
             print("\nStopped.")
+        stop.set()
+        thread.join(timeout=5)
     return 0
 
 
+def report_while_running(server: SelectorEchoServer, thread: threading.Thread) -> None:
+    """Every 2 s, if anything changed, say what the server thread is doing."""
+    last = ""
+    while thread.is_alive():
+        thread.join(timeout=2)
+        # Reading another thread's counters without a lock: fine for a progress report.
+        outboxes = list(server.outboxes.values())
+        report = (
+            f"{len(outboxes)} client(s), {len(server.paused)} paused now, "
+            f"{sum(map(len, outboxes)):,} bytes in outboxes, {server.pauses:,} pauses "
+            f"and {server.partial_sends:,} partial sends so far"
+        )
+        if report != last:
+            print(report)
+            last = report
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")

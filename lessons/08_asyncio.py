@@ -17,9 +17,10 @@ Run it:
     python lessons/08_asyncio.py --check       # self-check on a free port, exit 0 if all holds
 
 What to observe: `(echo FEED; cat) | nc 127.0.0.1 7008 > /dev/null` asks for an endless feed.
-Press Ctrl-Z on that nc: the server's report shows its buffer stuck near 64 KiB and the feed
+Press Ctrl-Z on that nc: the server's report shows its buffer stuck at 80 KiB and the feed
 paused in drain(). Meanwhile `nc 127.0.0.1 7008` still echoes. With --no-drain, the buffer of
-the stopped client grows by megabytes a second (the demo gives up at 64 MiB).
+the feed grows by megabytes, even before Ctrl-Z: nc reads slower than we write. The demo
+gives up at 64 MiB, usually within the first report.
 
 What this is not: the chat room. Awaiting one member's drain() inside a broadcast loop would
 stall the room exactly like lesson 5; the per-member queue is still the answer.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ class Feed:
     buffered: int = 0
     peak_buffer: int = 0
     in_drain: bool = False
+    capped: bool = False  # without drain(): stopped at MEMORY_CAP
     paused: asyncio.Event = field(default_factory=asyncio.Event)  # drain() waited at least once
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -68,6 +71,7 @@ async def feed(writer: asyncio.StreamWriter, stats: Feed, *, drain: bool, total:
                 await writer.drain()  # 2. waits while the buffer is above the high-water mark
                 stats.in_drain = False
             elif stats.buffered > MEMORY_CAP:
+                stats.capped = True
                 return
             else:
                 # Yielding lets other connections run, but it does not wait for this peer:
@@ -178,7 +182,8 @@ async def demo(port: int, drain: bool) -> None:
             await asyncio.sleep(2)
             for number, stats in enumerate(app.feeds, 1):
                 state = "paused in drain()" if stats.in_drain else "writing"
-                state = "stopped" if stats.done.is_set() else state
+                if stats.done.is_set():
+                    state = "gave up at the demo's 64 MiB cap" if stats.capped else "ended"
                 print(
                     f"feed {number}: sent {stats.sent / 1e6:8.1f} MB, "
                     f"buffered {stats.buffered / 1024:9.0f} KiB, {state}"
@@ -205,4 +210,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")
