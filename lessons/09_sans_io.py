@@ -34,15 +34,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
 
-from chatkit.config import ServerConfig
-from chatkit.core import ChatCore
-from chatkit.protocol import LineBuffer, Message, OverlongLine, RemoteProtocolError
+try:
+    from chatkit.config import ServerConfig
+    from chatkit.core import ChatCore
+    from chatkit.protocol import LineBuffer, Message, OverlongLine, RemoteProtocolError
+except ModuleNotFoundError as missing:  # a Python without chatkit: say what to do instead
+    sys.exit(
+        f"This lesson uses chatkit, but this Python cannot import {missing.name!r}. Run it with "
+        f"the Python chatkit is installed in (`source .venv/bin/activate` first), or with "
+        f"`chatkit lesson run 9`."
+    )
 
 # --8<-- [start:parse]
 # --- Step 1: parsing real IRC lines ---------------------------------------------------------------
@@ -134,6 +142,8 @@ def drive_the_core(say: Callable[[str], None]) -> list[str]:
     say(f"        the very same bytes object went to carol (encoded once): {shared}")
     if not bob_got or b"hello from no socket at all" not in bob_got[0] or carol_got != bob_got:
         problems.append(f"the room message did not reach bob and carol: {bob_got} {carol_got}")
+    elif not shared:
+        problems.append("the room message was encoded once per member, not once for the room")
     if alice_transport.sent:
         problems.append(f"alice got her own message back: {alice_transport.sent}")
 
@@ -191,8 +201,14 @@ def serve_one(conn: socket.socket) -> None:
 # --8<-- [end:server]
 
 
-def serve_forever(listener: socket.socket, stop: threading.Event) -> None:
-    """Accept clients, one thread each (lesson 4), until ``stop`` is set."""
+def serve_forever(
+    listener: socket.socket, stop: threading.Event, client_timeout: float | None = None
+) -> None:
+    """Accept clients, one thread each (lesson 4), until ``stop`` is set.
+
+    ``client_timeout`` drops a client silent for that long (the check uses it so that nothing
+    can hang); a person typing into nc gets all the time in the world.
+    """
     listener.settimeout(0.1)  # lets the loop see ``stop`` (lesson 10 explains timeouts)
     with listener:
         while not stop.is_set():
@@ -200,8 +216,16 @@ def serve_forever(listener: socket.socket, stop: threading.Event) -> None:
                 conn, _addr = listener.accept()
             except TimeoutError:
                 continue
-            conn.settimeout(5)
-            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+            conn.settimeout(client_timeout)
+            threading.Thread(target=serve_quietly, args=(conn,), daemon=True).start()
+
+
+def serve_quietly(conn: socket.socket) -> None:
+    """serve_one(), with a client that vanishes or times out reported in one line."""
+    try:
+        serve_one(conn)
+    except OSError as error:  # reset, broken pipe, timeout: that client is gone, others go on
+        print(f"a client went away: {error!r}")
 
 
 def talk_awkwardly(address: tuple[str, int], pieces: list[bytes], expect: int) -> list[str]:
@@ -248,12 +272,14 @@ def run(say: Callable[[str], None]) -> list[str]:
     if len(expected) != len(REAL_LINES) + 2 or not isinstance(expected[-2], OverlongLine):
         problems.append(f"the stream framed into {expected}")
 
+    started = time.perf_counter()
     problems += drive_the_core(say)
+    say(f"        step 3 took {(time.perf_counter() - started) * 1000:.1f} ms, minutes included")
 
     stop = threading.Event()
     listener = socket.create_server(("127.0.0.1", 0))
     address = listener.getsockname()[:2]
-    thread = threading.Thread(target=serve_forever, args=(listener, stop), daemon=True)
+    thread = threading.Thread(target=serve_forever, args=(listener, stop, 5.0), daemon=True)
     thread.start()
     try:
         # CRLF split across sends, two lines glued in one send, a line with no command.
@@ -299,4 +325,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")

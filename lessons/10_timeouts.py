@@ -1,4 +1,4 @@
-"""Lesson 10: timeouts, keepalive, PING/PONG and dead peers.
+"""Lesson 10: Timeouts, keepalive, PING/PONG and dead peers.
 
 Read first: lesson 9 (the sans-I/O core). Next: lesson 11, graceful shutdown.
 
@@ -19,6 +19,7 @@ Run it::
 
     python lessons/10_timeouts.py           # narrated demo (about 5 seconds)
     python lessons/10_timeouts.py --serve   # a PING/PONG server on 127.0.0.1 to poke with nc
+    python lessons/10_timeouts.py --serve --keepalive   # the same, with kernel keepalive on
     python lessons/10_timeouts.py --check   # self-check on port 0, exit code 0 = pass
 
 What this is not: on loopback we cannot really pull a cable, so the "dead" peer here is a client
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import itertools
 import socket
 import sys
@@ -121,9 +123,16 @@ class PingServer:
     clock. A second timeout means the peer is gone: tell it (in case it is only slow), close.
     """
 
-    def __init__(self, ping_interval: float, ping_timeout: float, port: int = 0) -> None:
+    def __init__(
+        self,
+        ping_interval: float,
+        ping_timeout: float,
+        port: int = 0,
+        keepalive: tuple[int, int, int] | None = None,
+    ) -> None:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.keepalive = keepalive  # (idle, interval, count) for step 2's kernel probes, or None
         self.listener = socket.create_server(("127.0.0.1", port))
         # A timeout on accept() lets the accept loop notice stop() without any other trick.
         self.listener.settimeout(0.1)
@@ -143,6 +152,8 @@ class PingServer:
                 except TimeoutError:
                     continue
                 peer = f"{addr[0]}:{addr[1]}"
+                if self.keepalive is not None:
+                    enable_keepalive(conn, *self.keepalive)
                 with self._lock:
                     self._clients.add(conn)
                 thread = threading.Thread(target=self._handle, args=(conn, peer), daemon=True)
@@ -272,7 +283,8 @@ def run(ping_interval: float, ping_timeout: float, say: Callable[[str], None]) -
             short = ping_interval / 3
             data, waited = recv_with_timeout(probe, short)
             say(f"step 1: recv with settimeout({short:.2f}) gave {data!r} after {waited:.2f}s")
-            if data is not None or not short * 0.9 <= waited < short + 0.5:
+            # Never sooner than asked; later only by how long a busy machine takes to wake us.
+            if data is not None or not short * 0.9 <= waited < short + 5:
                 problems.append(f"recv with a {short:.2f}s timeout returned {data!r} in {waited}")
 
             # Step 2: the keepalive knobs, read back from the kernel.
@@ -285,7 +297,8 @@ def run(ping_interval: float, ping_timeout: float, say: Callable[[str], None]) -
             probe.sendall(b"QUIT\r\n")
 
         # Step 3 and 4: a lively client and a silent one, at the same time.
-        deadline = time.monotonic() + ping_interval * 3 + ping_timeout * 2 + 2
+        # Generous: this bounds only how long we wait for what must arrive, on a busy machine.
+        deadline = time.monotonic() + ping_interval * 3 + ping_timeout * 2 + 10
         lively: list[str] = []
         lively_thread = threading.Thread(
             target=lambda: lively.extend(lively_client(server.address, 2, deadline)), daemon=True
@@ -301,7 +314,7 @@ def run(ping_interval: float, ping_timeout: float, say: Callable[[str], None]) -
         expected = ping_interval + ping_timeout
         if not (seen and seen[-1] == "<connection closed by server>"):
             problems.append(f"the silent client was not dropped: it saw {seen}")
-        elif not expected * 0.9 <= took <= expected + 1.0:
+        elif not expected * 0.9 <= took <= expected + 5:
             problems.append(f"the silent client was dropped after {took:.2f}s, not ~{expected}s")
         if not any(line.startswith("ERROR :Closing Link") for line in seen):
             problems.append("the silent client was not told why it was dropped")
@@ -320,13 +333,16 @@ def run(ping_interval: float, ping_timeout: float, say: Callable[[str], None]) -
     return problems
 
 
-def serve(port: int) -> None:
+def serve(port: int, keepalive: bool) -> None:
     """Run a PingServer until Ctrl-C, so you can watch it with ``nc 127.0.0.1 PORT``."""
-    server = PingServer(ping_interval=10, ping_timeout=10, port=port)
+    probes = (10, 5, 3) if keepalive else None
+    server = PingServer(ping_interval=10, ping_timeout=10, port=port, keepalive=probes)
     print(
         f"listening on {server.address[0]}:{server.address[1]}; try: nc -C 127.0.0.1 "
         f"{server.address[1]}  (stay silent, or answer PONG :token)"
     )
+    if probes is not None:
+        print("keepalive on every accepted connection: idle 10 s, then 3 probes 5 s apart")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -340,12 +356,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="self-check, exit 0 on success")
     parser.add_argument("--serve", action="store_true", help="run the server for nc")
     parser.add_argument("--port", type=int, default=6670, help="port for --serve")
+    parser.add_argument(
+        "--keepalive", action="store_true", help="with --serve: SO_KEEPALIVE on every client"
+    )
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.port)
+        serve(args.port, args.keepalive)
         return 0
     if args.check:
-        problems = run(ping_interval=0.3, ping_timeout=0.3, say=lambda _text: None)
+        # A second to answer a PING: plenty for the lively client even on a loaded machine.
+        problems = run(ping_interval=0.5, ping_timeout=1.0, say=lambda _text: None)
     else:
         problems = run(ping_interval=1.5, ping_timeout=1.5, say=print)
     for problem in problems:
@@ -356,4 +376,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import queue
 import shutil
 import socket
@@ -94,10 +95,14 @@ class EchoServer:
     """Thread per client (lesson 4); each thread does its own handshake, then echoes.
 
     With ``context=None`` it is a plain TCP echo server, the control experiment.
+    ``idle_timeout`` drops a client silent that long after its handshake (None: never).
     """
 
-    def __init__(self, context: ssl.SSLContext | None, port: int = 0) -> None:
+    def __init__(
+        self, context: ssl.SSLContext | None, port: int = 0, idle_timeout: float | None = 5
+    ) -> None:
         self.context = context
+        self.idle_timeout = idle_timeout
         self.listener = socket.create_server(("127.0.0.1", port))
         self.listener.settimeout(0.1)  # so the accept loop notices stop() (lesson 10)
         self.address: tuple[str, int] = self.listener.getsockname()[:2]
@@ -114,7 +119,7 @@ class EchoServer:
                 threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
-        conn.settimeout(5)
+        conn.settimeout(5)  # for the handshake: a client that never completes it is dropped
         stream: socket.socket = conn
         if self.context is not None:
             # The handshake happens here, in the client's thread, not in the accept loop: a
@@ -127,6 +132,7 @@ class EchoServer:
                 self.failed_handshakes.put(getattr(exc, "reason", None) or str(exc))
                 conn.close()
                 return
+        stream.settimeout(self.idle_timeout)
         with stream, contextlib.suppress(OSError):  # ssl.SSLError is an OSError too
             while data := stream.recv(4096):  # b"" when the client closes, TLS or not
                 stream.sendall(data)
@@ -323,13 +329,21 @@ def serve(port: int) -> None:
         else:
             cert = Path(shutil.copy(cert, Path.cwd() / "lesson13-cert.pem"))
             print(f"using {origin}; certificate copied to {cert}")
-        server = EchoServer(server_context(cert, key), port=port)
+        # No idle timeout: you may take your time typing into s_client.
+        server = EchoServer(server_context(cert, key), port=port, idle_timeout=None)
         print(
             f"TLS echo on 127.0.0.1:{server.address[1]}; try:\n  openssl s_client -connect "
             f"127.0.0.1:{server.address[1]} -CAfile {cert} -verify_hostname localhost"
         )
+        threading.Thread(target=print_failed_handshakes, args=(server,), daemon=True).start()
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
+
+
+def print_failed_handshakes(server: EchoServer) -> None:
+    """The server's log, for --serve: one line per client whose handshake failed."""
+    while True:
+        print(f"a handshake failed: {server.failed_handshakes.get()}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,4 +365,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except OSError as error:
+        # Only bind() fails like this: a port in use, or one we may not use. Say so plainly.
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        sys.exit(f"cannot listen: {error.strerror}. Is the lesson already running? Try --port.")

@@ -42,9 +42,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from backends import running_server
-from chatkit.config import ServerConfig
-from chatkit.registry import available_backends
+try:
+    from backends import running_server
+    from chatkit.config import ServerConfig
+    from chatkit.registry import available_backends
+except ModuleNotFoundError as missing:  # a Python without chatkit: say what to do instead
+    sys.exit(
+        f"This lesson uses chatkit, but this Python cannot import {missing.name!r}. Run it with "
+        f"the Python chatkit is installed in (`source .venv/bin/activate` first), or with "
+        f"`chatkit lesson run 14`."
+    )
 
 ROOM = "#load"
 #: The most clients this lesson will connect: each costs two file descriptors in this process
@@ -244,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--clients must be 2..{MAX_CLIENTS} and --messages 1..{MAX_MESSAGES}")
     backends = args.backend or available_backends()
     if args.check:
-        problems = run(backends, clients=10, messages=3, time_limit=4, say=lambda _t: None)
+        # A tiny load; the time limit only stops a hung backend, so it is generous.
+        problems = run(backends, clients=10, messages=3, time_limit=20, say=lambda _t: None)
     else:
         problems = run(backends, args.clients, args.messages, time_limit=60, say=print)
     sys.stdout.flush()

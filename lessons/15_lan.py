@@ -1,4 +1,4 @@
-"""Lesson 15: deploying on a LAN: 127.0.0.1, 0.0.0.0, ``::`` and firewalls.
+"""Lesson 15: Deploying on a LAN: 0.0.0.0, firewalls, IPv6.
 
 Read first: lesson 14 (measuring the backends). This is the last lesson.
 
@@ -192,7 +192,7 @@ def run(say: Callable[[str], None]) -> list[str]:
                 problems.append(f"{key[1]} {'reached' if reached else 'did not reach'} {key[0]}")
         for greeter in greeters:
             if greeter.name == "dual-stack" and greeter.peers != [mapped]:
-                problems.append(f"the dual-stack listener saw {greeter.peers[0]}, not {mapped}")
+                problems.append(f"the dual-stack listener saw {greeter.peers}, not [{mapped!r}]")
         infos = socket.getaddrinfo("localhost", 0, type=socket.SOCK_STREAM)
         localhost = list(dict.fromkeys(str(info[4][0]) for info in infos))
         say(f"        'localhost' resolves to {localhost}: a client tries them in that order")
@@ -206,7 +206,8 @@ def run(say: Callable[[str], None]) -> list[str]:
                     ipaddress.ip_address(found)
             except ValueError:
                 problems.append(f"the UDP-connect trick returned {found!r}, not an address")
-        say("step 3: to let your LAN in (adjust port and subnet; not run here):")
+        say("step 3: to let your LAN in to chatkit's port 6667 (this lesson's greeter uses 6675;")
+        say("        adjust port and subnet; these are not run here):")
         for system, command in FIREWALL_COMMANDS.items():
             say(f"        {system:>20}: {command}")
     finally:
@@ -215,18 +216,30 @@ def run(say: Callable[[str], None]) -> list[str]:
     return problems
 
 
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int) -> int:
     """Greet every connection until Ctrl-C, on the address you choose."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    server = socket.create_server((host, port), family=family, dualstack_ipv6=host == "::")
+    try:
+        server = socket.create_server((host, port), family=family, dualstack_ipv6=host == "::")
+    except OSError as exc:  # a name that does not resolve, an address not ours, a busy port
+        print(f"cannot listen on {host} port {port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     lan = outgoing_address(socket.AF_INET)
-    print(f"listening on {host} port {port}. From another machine: nc {lan or 'YOUR-IP'} {port}")
+    print(f"listening on {host} port {port}.")
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            print(f"Only this machine can connect (nc {host} {port}); another machine is refused.")
+            print("Try --host 0.0.0.0 to let your network in.")
+            lan = None
+    if lan is not None:
+        print(f"From another machine: nc {lan} {port}")
     with server, contextlib.suppress(KeyboardInterrupt):
         while True:
             conn, addr = server.accept()
             with conn:
                 print("connection from", addr[0])
                 conn.sendall(f"hello {addr[0]}, you reached {host}\r\n".encode())
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,8 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=6675, help="port for --serve")
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.host, args.port)
-        return 0
+        return serve(args.host, args.port)
     problems = run(say=(lambda _t: None) if args.check else print)
     sys.stdout.flush()
     for problem in problems:
