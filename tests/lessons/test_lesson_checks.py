@@ -55,3 +55,19 @@ def test_lesson_docstring_says_how_to_run_it(lesson: Path) -> None:
     assert docstring.splitlines()[0].strip(), "the first docstring line is the lesson's title"
     assert f"lessons/{lesson.name}" in docstring, "the docstring should say how to run the lesson"
     assert "--check" in docstring, "the docstring should mention the --check self-check"
+
+
+@pytest.mark.timeout(CHECK_TIMEOUT + 10)
+def test_tls_lesson_works_with_its_shipped_demo_certificate(tmp_path: Path) -> None:
+    """Without an ``openssl`` command, lesson 13 falls back to the pair shipped next to it."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "lessons" / "13_tls.py")],
+        cwd=tmp_path,
+        env={"PATH": str(tmp_path)},  # an empty directory: no openssl to be found
+        capture_output=True,
+        text=True,
+        timeout=CHECK_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+    assert "the demo pair shipped with the lesson" in result.stdout

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from chatkit.cli import app
 from chatkit.lessons_catalog import all_lessons, find_lesson, title_of
 
 runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -93,3 +98,48 @@ def test_run_passes_arguments_and_returns_the_exit_code(fake_lessons: Path, tmp_
 def test_run_real_lesson_check_succeeds() -> None:
     result = runner.invoke(app, ["lesson", "run", "1", "--check"], prog_name="chatkit")
     assert result.exit_code == 0
+
+
+def test_catalog_reads_lessons_through_resources_not_the_checkout(tmp_path: Path) -> None:
+    """A zipped copy of the package: only importlib.resources can read it, no repo path will do.
+
+    The catalog lists it, reads titles and sources, and hands ``lesson run`` a real file that
+    runs; this is what keeps ``chatkit lesson`` working from an installed wheel.
+    """
+    archive = tmp_path / "lessons.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for lesson in all_lessons():
+            zipped.writestr(f"lessons/{lesson.filename}", lesson.source())
+    root = zipfile.Path(archive, "lessons/")
+    zipped_lessons = all_lessons(root)
+    assert [(x.number, x.title) for x in zipped_lessons] == [
+        (x.number, x.title) for x in all_lessons()
+    ]
+    first = find_lesson(1, root)
+    with first.path() as path:
+        assert path.is_file() and not path.is_relative_to(REPO)
+        result = subprocess.run(
+            [sys.executable, str(path), "--check"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_lessons_package_is_built_into_the_wheel_with_its_data_files() -> None:
+    """The wheel target packages ``lessons``, and lesson 13's demo pair is a resource of it."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "lessons" in config["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    root = lessons_catalog.lessons_root()
+    for name in ("13_tls_demo_cert.pem", "13_tls_demo_key.pem", "__init__.py"):
+        assert (root / name).is_file(), name
+
+
+@pytest.mark.parametrize("argument", ["abc", "-1", "1.5"])
+def test_lesson_number_that_is_not_a_number_is_a_usage_error(argument: str) -> None:
+    result = runner.invoke(app, ["lesson", "show", argument], prog_name="chatkit")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
