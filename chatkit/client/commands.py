@@ -23,6 +23,8 @@ __all__ = ["COMMANDS", "Command", "UsageError", "run_input", "split_text"]
 #: a 10-byte user name and a 63-byte host name, plus punctuation. Keeping our text this much
 #: shorter means the server never has to cut it when it adds our prefix.
 PREFIX_ALLOWANCE = 1 + 1 + 10 + 1 + 63 + 1
+#: The least room for text a message line must leave; a longer target name is refused.
+MIN_TEXT_BYTES = 64
 
 
 class UsageError(Exception):
@@ -66,7 +68,12 @@ def run_input(state: ClientState, text: str) -> None:
     if not text.strip():
         return
     if not text.startswith("/") or text.startswith("//"):
-        say(state, text[1:] if text.startswith("//") else text)
+        try:
+            say(state, text[1:] if text.startswith("//") else text)
+        except UsageError as exc:
+            state.emit(Error(str(exc), local=True))
+        except LocalProtocolError as exc:
+            state.emit(Error(f"Cannot send that: {exc}", local=True))
         return
     name, _, rest = text[1:].partition(" ")
     entry = COMMANDS.get(name.lower())
@@ -88,6 +95,8 @@ def run_input(state: ClientState, text: str) -> None:
 
 def split_text(text: str, max_bytes: int) -> list[str]:
     """Cut ``text`` into pieces of at most ``max_bytes`` UTF-8 bytes, at spaces when possible."""
+    if max_bytes < 4:  # less than one UTF-8 character: no piece could ever be cut
+        raise ValueError(f"cannot split text into pieces of {max_bytes} bytes")
     pieces: list[str] = []
     while len(text.encode()) > max_bytes:
         cut = len(text.encode()[:max_bytes].decode("utf-8", "ignore"))
@@ -107,6 +116,8 @@ def send_text(state: ClientState, target: str, text: str, *, action: bool = Fals
     overhead = len(f"PRIVMSG {target} :".encode()) + len(state.nick) + PREFIX_ALLOWANCE + 2
     if action:
         overhead += len("\x01ACTION \x01")
+    if 512 - overhead < MIN_TEXT_BYTES:
+        raise UsageError(f"{target[:20]}... is too long a name: no text would fit in a line")
     for piece in split_text(text, 512 - overhead):
         wire = f"\x01ACTION {piece}\x01" if action else piece
         state.send(Message("PRIVMSG", (target, wire)))
@@ -142,16 +153,19 @@ def current_room(state: ClientState, args: list[str]) -> str:
 def cmd_join(state: ClientState, args: list[str]) -> None:
     if not args:
         raise UsageError("Which room?")
-    rooms = [name if state.features.is_room(name) else "#" + name for name in args[0].split(",")]
+    names = [name for name in args[0].split(",") if name]
+    if not names:
+        raise UsageError("Which room?")
+    rooms = [name if state.features.is_room(name) else "#" + name for name in names]
     keys = args[1].split(",") if len(args) > 1 else []
     first = rooms[0]
     if state.room(first) is not None and len(rooms) == 1:
         state.open_window(first, switch=True)  # already there: just switch
         return
+    state.send_join(rooms, keys)  # first: a JOIN that cannot be sent changes nothing
     state.switch_on_join = state.fold(first)
     for index, room in enumerate(rooms):
         state.want_room(room, keys[index] if index < len(keys) else "")
-    state.send_join(rooms, keys)
 
 
 @command("part", "/part [#room] [reason]", "Leave a room (the current one by default).", words=2)

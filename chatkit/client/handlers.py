@@ -15,7 +15,7 @@ from chatkit.protocol import Message
 if TYPE_CHECKING:
     from chatkit.client.state import ClientState
 
-__all__ = ["HANDLERS", "Handler", "handles", "numeric_text", "param", "sender"]
+__all__ = ["HANDLERS", "Handler", "handles", "last_param", "numeric_text", "param", "sender"]
 
 Handler = Callable[["ClientState", Message], None]
 #: Command (``"JOIN"``, ``"001"``) -> the function that handles it.
@@ -40,7 +40,12 @@ def sender(message: Message) -> str:
 
 def param(message: Message, index: int) -> str:
     """Parameter ``index``, or "" when the server left it out (never an IndexError)."""
-    return message.params[index] if len(message.params) > index else ""
+    return message.params[index] if 0 <= index < len(message.params) else ""
+
+
+def last_param(message: Message) -> str:
+    """The last parameter (usually the human-readable text), or "" if there is none."""
+    return message.params[-1] if message.params else ""
 
 
 def numeric_text(message: Message) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from chatkit import __version__
 from chatkit.client import membership  # noqa: F401  (its handlers register on import)
 from chatkit.client.events import Action, ChatMessage, Error, Notice, ServerInfo
-from chatkit.client.handlers import HANDLERS, handles, numeric_text, param, sender
+from chatkit.client.handlers import HANDLERS, handles, last_param, numeric_text, param, sender
 from chatkit.protocol import Message
 
 if TYPE_CHECKING:
@@ -70,8 +70,11 @@ def on_ping(state: ClientState, message: Message) -> None:
 
 @handles("PONG")
 def on_pong(state: ClientState, message: Message) -> None:
-    if message.params:
-        state.pongs.add(message.params[-1])
+    token = last_param(message)
+    if state.sent_ping(token):
+        state.pongs.add(token)
+    else:  # the answer to a PING the user typed (/raw PING hello): show it
+        state.emit(ServerInfo("PONG", f"PONG from {sender(message) or 'the server'}: {token}"))
     # --8<-- [end:ping]
 
 
@@ -149,7 +152,8 @@ def on_privmsg(state: ClientState, message: Message) -> None:
         command, _, argument = text.strip("\x01").partition(" ")
         command = command.upper()
         if command != "ACTION":
-            answer_ctcp(state, nick, command, argument)
+            if nick:  # a query from nobody (no source) cannot be answered
+                answer_ctcp(state, nick, command, argument)
             return
         if private:
             state.open_window(nick)
@@ -241,10 +245,12 @@ def on_numeric(state: ClientState, message: Message) -> None:
     if code in JOIN_ERRORS:
         state.join_settled(param(message, 1))
     if code in FATAL_ERRORS:
-        state.fatal = param(message, len(message.params) - 1) or "Registration refused"
+        state.fatal = last_param(message) or "Registration refused"
+        if code == "464" and not state.password:
+            state.fatal += " (this server wants a password: chatkit join --password ...)"
     if code[0] in "45":
         state.emit(Error(numeric_text(message), code))
     elif code in TRAILING_ONLY:
-        state.emit(ServerInfo(code, param(message, len(message.params) - 1)))
+        state.emit(ServerInfo(code, last_param(message)))
     else:
         state.emit(ServerInfo(code, numeric_text(message)))

@@ -176,6 +176,11 @@ class ClientState:
         self.send(Message("PING", (token,)))
         return token
 
+    def sent_ping(self, token: str) -> bool:
+        """True if ``token`` is one :meth:`send_ping` made (not a PING the user typed)."""
+        number = token.removeprefix("chatkit-")
+        return number != token and number.isdigit() and 0 < int(number) <= self._ping_counter
+
     def fold(self, name: str) -> str:
         """Fold a nick or room name the way the server compares them."""
         return self.features.fold(name)

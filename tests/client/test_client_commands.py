@@ -58,6 +58,10 @@ def test_typed_lines_become_messages(typed: str, sent: list[str]) -> None:
         ("/frobnicate", "Unknown command /frobnicate; /help lists them"),
         ("/raw :onlysource", "Not an IRC line"),
         ("/msg bob a\x00b", "Cannot send that"),
+        ("a\x00b", "Cannot send that"),
+        ("/join ,", "Which room?"),
+        ("/join #x \x00", "Cannot send that"),
+        ("/msg " + "n" * 450 + " hi", "nnnnnnnnnnnnnnnnnnnn... is too long a name"),
     ],
 )
 def test_bad_usage_is_a_local_error_and_sends_nothing(typed: str, error: str) -> None:
@@ -150,3 +154,24 @@ def test_split_text_respects_utf8_and_spaces() -> None:
     assert split_text("aaa bbb ccc", 7) == ["aaa bbb", "ccc"]
     assert split_text("ééééé", 4) == ["éé", "éé", "é"]
     assert split_text("", 10) == []
+
+
+@pytest.mark.timeout(5)
+def test_text_to_a_window_with_an_absurd_name_is_refused_not_looped() -> None:
+    state = registered()
+    state.handle_input("/query " + "n" * 450)
+    [event] = state.handle_input("hello")
+    assert isinstance(event, Error) and "is too long a name" in event.text
+    assert state.data_to_send() == b""
+    with pytest.raises(ValueError):
+        split_text("abc", 3)
+
+
+def test_a_join_that_could_not_be_sent_is_not_retried_on_reconnect() -> None:
+    state = registered()
+    state.handle_input("/join #x \x00")
+    state.connection_lost("test")
+    state.connection_made()
+    state.data_to_send()
+    state.receive_data(b":srv 001 alice :hi\r\n")
+    assert lines(state.data_to_send()) == ["JOIN #lobby"]

@@ -21,7 +21,9 @@ from chatkit.client.events import (
     ServerInfo,
     Topic,
 )
+from chatkit.client.handlers import HANDLERS
 from chatkit.client.incoming import alternative_nick, mentions
+from chatkit.client.render import render
 from chatkit.client.state import ClientState
 
 # --- registration -------------------------------------------------------------------------
@@ -321,3 +323,62 @@ def test_connection_closed_by_server() -> None:
     events = state.receive_data(b"")
     assert [type(event).__name__ for event in events] == ["Status"]
     assert not state.connected and not state.registered
+
+
+# --- robustness: whatever the server sends, the client shows something and never crashes --
+
+
+SOURCES = ("", ":srv ", ":bob!b@h ", ":alice!u@h ")
+PARAMS = ("", " :", " alice", " #lobby :x", " alice #lobby", " alice :\x01VERSION\x01", " * LS *")
+
+
+@pytest.mark.parametrize("command", [*sorted(HANDLERS), "401", "464", "999", "WALLOPS"])
+def test_any_command_with_missing_or_odd_parameters_is_survived(command: str) -> None:
+    """Every handled command, from any source, with too few or odd parameters: no exception
+    (an IndexError or an unsendable answer would end the connection task with a traceback)."""
+    for source in SOURCES:
+        for params in PARAMS:
+            state = registered()
+            line = f"{source}{command}{params}\r\n".encode()
+            for event in state.receive_data(line):
+                assert render(event, own_nick=state.nick, current=state.current) is not None or (
+                    isinstance(event, ServerInfo) and not event.text
+                )
+            state.data_to_send()
+
+
+def test_ctcp_query_without_a_sender_is_not_answered() -> None:
+    state = registered()
+    assert state.receive_data(b"PRIVMSG alice :\x01VERSION\x01\r\n") == []
+    assert state.data_to_send() == b""
+
+
+def test_error_numeric_without_text() -> None:
+    state = ClientState("alice")
+    state.connection_made()
+    assert state.receive_data(b":srv 464\r\n") == [Error("", "464")]
+    assert state.fatal is not None and state.fatal.startswith("Registration refused")
+
+
+def test_wrong_password_without_one_given_says_how_to_give_it() -> None:
+    state = ClientState("alice")
+    state.connection_made()
+    state.receive_data(b":srv 464 alice :Password incorrect\r\n")
+    assert state.fatal == (
+        "Password incorrect (this server wants a password: chatkit join --password ...)"
+    )
+
+
+def test_pong_to_a_typed_ping_is_shown_and_ours_are_not() -> None:
+    state = registered()
+    state.handle_input("/raw PING hello")
+    assert state.receive_data(b":srv PONG srv :hello\r\n") == [
+        ServerInfo("PONG", "PONG from srv: hello")
+    ]
+    token = state.send_ping()
+    assert state.receive_data(f":srv PONG srv :{token}\r\n".encode()) == []
+    assert token in state.pongs
+    # A token that merely looks like ours, but was never sent, is the user's too.
+    assert state.receive_data(b":srv PONG srv :chatkit-99\r\n") == [
+        ServerInfo("PONG", "PONG from srv: chatkit-99")
+    ]
