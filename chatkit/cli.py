@@ -172,19 +172,30 @@ def serve(
 @app.command()
 def join(
     host: Annotated[
-        str, typer.Argument(help="Server to connect to.", envvar="CHATKIT_HOST")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Argument(
+            help="Server to connect to.", envvar="CHATKIT_HOST", show_default="127.0.0.1"
+        ),
+    ] = None,
     *,
+    host_option: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            help="The same as HOST, as in chatkit serve --host (wins if both are given).",
+            show_default=False,
+        ),
+    ] = None,
     port: Annotated[
         int, typer.Option(help="Server port.", min=1, max=65535, envvar="CHATKIT_PORT")
     ] = 6667,
     nick: Annotated[
         str | None,
-        typer.Option(help="Your nick [default: your login name].", envvar="CHATKIT_NICK"),
+        typer.Option(help="Your nick.", envvar="CHATKIT_NICK", show_default="your login name"),
     ] = None,
     room: Annotated[
         list[str] | None,
-        typer.Option(help="Room to join; repeat for more [default: #lobby].", show_default=False),
+        typer.Option(help="Room to join; repeat for more.", show_default="#lobby"),
     ] = None,
     password: Annotated[
         str | None,
@@ -206,8 +217,10 @@ def join(
 ) -> None:
     """Chat in a terminal: join rooms on a chatkit (or any IRC) server.
 
-    Type text to talk in the current room, /help for the commands. Piped input (or --plain)
-    sends each line to the room, then quits: echo hi | chatkit join --nick bot
+    Type text to talk in the current room, /help for the commands.
+
+    Piped input (or --plain) sends each line to the room, then quits:
+    echo hi | chatkit join --nick bot
     """
     import asyncio
     import sys
@@ -222,15 +235,15 @@ def join(
             markup=False,
         )
         raise typer.Exit(code=1)
-    rooms = tuple(
-        name if name[:1] in "#&" else "#" + name
-        for entry in (room or ["#lobby"])
-        for name in entry.split(",")
-        if name
-    )
+    names = [name.strip() for entry in (room or ["#lobby"]) for name in entry.split(",")]
+    names = [name for name in names if name]
+    if not names or any(" " in name for name in names):
+        err_console.print("Error: --room needs a room name without spaces.", markup=False)
+        raise typer.Exit(code=2)
+    rooms = tuple(name if name[:1] in "#&" else "#" + name for name in names)
     options = ClientOptions(
         nick=chosen_nick,
-        host=host,
+        host=host_option or host or "127.0.0.1",
         port=port,
         rooms=rooms,
         password=password,
@@ -242,7 +255,7 @@ def join(
         if plain or not sys.stdin.isatty() or not sys.stdout.isatty():
             from chatkit.client.plain import run_plain
 
-            code = asyncio.run(run_plain(options, sys.stdin, sys.stdout))
+            code = asyncio.run(run_plain(options, sys.stdin, sys.stdout, sys.stderr))
         else:
             from chatkit.client.terminal import run_terminal
 

@@ -53,7 +53,9 @@ class Connection:
 
     @property
     def address(self) -> str:
-        return f"{self.options.host}:{self.options.port}"
+        """``host:port``, with an IPv6 address in brackets (``[::1]:6667``)."""
+        host = self.options.host
+        return f"[{host}]:{self.options.port}" if ":" in host else f"{host}:{self.options.port}"
 
     # --8<-- [start:reconnect]
     async def run(self) -> int:
@@ -85,7 +87,8 @@ class Connection:
             failures += 1
             if not self.options.reconnect or failures >= self.options.attempts:
                 if self.options.reconnect:
-                    self.show([Error(f"Giving up after {failures} attempts")])
+                    tries = "1 attempt" if failures == 1 else f"{failures} attempts"
+                    self.show([Error(f"Giving up after {tries}")])
                 return 1
             delay = next(delays)
             attempt = f"attempt {failures + 1} of {self.options.attempts}"

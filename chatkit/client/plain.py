@@ -16,7 +16,7 @@ from contextlib import suppress
 from typing import TextIO
 
 from chatkit.client.connection import Connection
-from chatkit.client.events import Event
+from chatkit.client.events import Error, Event
 from chatkit.client.options import ClientOptions
 from chatkit.client.render import render
 from chatkit.client.state import ClientState
@@ -51,8 +51,14 @@ def read_lines_in_thread(
     return queue
 
 
-async def run_plain(options: ClientOptions, stdin: TextIO, stdout: TextIO) -> int:
-    """Run the client on text streams; return the exit code."""
+async def run_plain(
+    options: ClientOptions, stdin: TextIO, stdout: TextIO, stderr: TextIO | None = None
+) -> int:
+    """Run the client on text streams; return the exit code.
+
+    Errors (``!!!`` lines) go to ``stderr`` when it is given, so a script that saves the chat
+    (``chatkit join ... > log``) still shows why it failed; without it they go to ``stdout``.
+    """
     state = ClientState(
         options.nick, rooms=options.rooms, password=options.password, debug=options.debug
     )
@@ -61,14 +67,16 @@ async def run_plain(options: ClientOptions, stdin: TextIO, stdout: TextIO) -> in
         for event in events:
             line = render(event, own_nick=state.nick, current=None)
             if line is not None:
-                print(line.plain, file=stdout, flush=True)
+                stream = stderr if stderr is not None and isinstance(event, Error) else stdout
+                print(line.plain, file=stream, flush=True)
 
     loop = asyncio.get_running_loop()
     connection = Connection(state, options, show)
     task = asyncio.create_task(connection.run())
     lines = read_lines_in_thread(stdin, loop)
     with suppress(NotImplementedError, RuntimeError):  # no signals on Windows / off-main-thread
-        loop.add_signal_handler(signal.SIGINT, lines.put_nowait, _INTERRUPT)
+        for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or kill PID: QUIT, then exit
+            loop.add_signal_handler(signum, lines.put_nowait, _INTERRUPT)
 
     while True:
         next_line = asyncio.create_task(lines.get())

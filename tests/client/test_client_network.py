@@ -14,7 +14,9 @@ import pytest
 from client_helpers import PlainClient, Transcript, free_port, options
 from conftest import ServerFactory
 
+from backends import running_server
 from chatkit.client.plain import run_plain
+from chatkit.config import ServerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,6 +81,34 @@ def test_piped_command_line_client_delivers_then_quits(chat_server: tuple[str, i
 
 
 @pytest.mark.timeout(30)
+def test_sigterm_sends_quit_and_exits_0(chat_server: tuple[str, int]) -> None:
+    """``kill PID`` (a service manager, ``timeout``) leaves as politely as Ctrl-C."""
+    _, port = chat_server
+
+    async def scenario() -> int:
+        listener = await PlainClient.joined("ears", port)
+        bot = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "chatkit", "join", "--nick", "bot", "--port", str(port)],
+            stdin=asyncio.subprocess.PIPE,  # held open: only the signal can end it
+            stdout=asyncio.subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        try:
+            await listener.out.wait_for("--> bot joined #lobby")
+            bot.terminate()
+            code = await asyncio.wait_for(bot.wait(), 10)
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+                await bot.wait()
+        await listener.out.wait_for("<-- bot quit (Quit: Interrupted)")
+        assert await listener.finish() == 0
+        return code
+
+    assert asyncio.run(scenario()) == 0
+
+
+@pytest.mark.timeout(30)
 def test_reconnects_and_rejoins_after_a_server_restart(start_server: ServerFactory) -> None:
     async def scenario() -> tuple[int, Transcript]:
         first = start_server(0)
@@ -132,3 +162,42 @@ def test_no_reconnect_fails_at_once() -> None:
         f"!!! Cannot connect to 127.0.0.1:{port}: connection refused "
         "(is a server running there? start one with: chatkit serve)",
     ]
+
+
+@pytest.mark.timeout(30)
+def test_nick_in_use_gets_a_suffix_over_the_wire(chat_server: tuple[str, int]) -> None:
+    _, port = chat_server
+
+    async def scenario() -> Transcript:
+        first = await PlainClient.joined("alice", port)
+        second = Transcript()
+        code = await run_plain(options("alice", port), io.StringIO("who am i\n"), second)
+        assert code == 0
+        await first.out.wait_for("[#lobby] <alice_> who am i")
+        assert await first.finish() == 0
+        return second
+
+    said = asyncio.run(scenario()).lines()
+    assert "!!! alice Nickname is already in use; trying alice_" in said
+
+
+@pytest.mark.timeout(30)
+def test_password_is_sent_and_a_wrong_one_stops_the_client(backend: str) -> None:
+    config = ServerConfig(host="127.0.0.1", port=0, password="s3cret")
+
+    async def scenario(port: int) -> tuple[int, int, Transcript, Transcript]:
+        right, wrong = Transcript(), Transcript()
+        right_code = await run_plain(
+            options("alice", port, password="s3cret"), io.StringIO("let me in\n"), right
+        )
+        wrong_code = await run_plain(
+            options("mallory", port, password="guess"), io.StringIO("let me in\n"), wrong
+        )
+        return right_code, wrong_code, right, wrong
+
+    with running_server(backend, config) as (_, port):
+        right_code, wrong_code, right, wrong = asyncio.run(scenario(port))
+    assert right_code == 0 and "[#lobby] <alice> let me in" in right.lines()
+    assert wrong_code == 1  # no reconnecting: the same password would fail again
+    assert wrong.lines()[-1] == "!!! Not reconnecting: Password incorrect"
+    assert not any("Reconnecting" in line for line in wrong.lines())
