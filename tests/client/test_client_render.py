@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+import pytest
 from rich.console import Console
 from rich.text import Text
 
@@ -12,13 +13,17 @@ from chatkit.client.events import (
     Action,
     ChatMessage,
     Error,
+    Event,
     Join,
     Kick,
     Names,
+    NickChange,
     Notice,
     Part,
+    Quit,
     Raw,
     ServerInfo,
+    Status,
     Topic,
 )
 from chatkit.client.render import THEME, clean, nick_style, render
@@ -117,3 +122,46 @@ def test_styles_differ_by_kind() -> None:
     assert "\x1b[32m" in join  # chat.join: green
     assert "\x1b[1;31m" in error  # chat.error: bold red
     assert "\x1b[1;37m" in own  # chat.nick.own: bold white
+
+
+@pytest.mark.parametrize(
+    ("event", "style"),
+    [
+        (Join("#lobby", "bob"), "chat.join"),
+        (Part("#lobby", "bob", "bye"), "chat.part"),
+        (Quit("bob", "gone", ("#lobby",)), "chat.quit"),
+        (Kick("#lobby", "bob", "alice"), "chat.kick"),
+        (Notice(None, "srv", "hello"), "chat.notice"),
+        (Error("No such nick", "401"), "chat.error"),
+        (ChatMessage("#lobby", "alice", "mine", own=True), "chat.nick.own"),
+        (Action("#lobby", "bob", "waves"), "chat.action"),
+        (ChatMessage("bob", "bob", "psst", private=True), "chat.private"),
+        (ChatMessage("#lobby", "bob", "hi alice", mention=True), "chat.mention"),
+        (Raw("<-", "PING :x"), "chat.raw"),
+        (Topic("#lobby", "Hi", "bob"), "chat.topic"),
+        (NickChange("bob", "robert"), "chat.nick_change"),
+        (ServerInfo("001", "Welcome"), "chat.info"),
+        (Status("Connecting"), "chat.status"),
+    ],
+)
+def test_each_kind_of_line_wears_its_theme_style(event: Event, style: str) -> None:
+    line = render(event, own_nick="alice", current="#lobby")
+    assert line is not None
+    assert style in {str(span.style) for span in line.spans} | {str(line.style)}
+
+
+def test_the_kinds_a_reader_must_tell_apart_look_different() -> None:
+    kinds = [
+        "chat.join",
+        "chat.part",
+        "chat.notice",
+        "chat.error",
+        "chat.nick.own",
+        "chat.action",
+        "chat.private",
+        "chat.mention",
+        "chat.raw",
+    ]
+    looks = {str(THEME.styles[kind]) for kind in kinds}
+    assert len(looks) == len(kinds)
+    assert THEME.styles["chat.raw"].dim  # --debug lines: dimmed, so the chat stands out
