@@ -170,10 +170,13 @@ class Connection:
 
     async def finish(self, task: asyncio.Task[int]) -> int:
         """After a QUIT was queued: give ``task`` (``run()``) time to see the server close."""
-        if not self.state.connected:
+        if self.state.connected:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), self.options.quit_timeout)
+        # Not connected (maybe in the middle of a connect attempt that could hang for
+        # connect_timeout), or the server never closed after our QUIT: hang up ourselves.
+        if not task.done():
             self.stop()
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), self.options.quit_timeout)
-        except TimeoutError:
-            self.stop()  # the server never closed: hang up ourselves
-            return await task
+            task.cancel()
+        await asyncio.wait({task})
+        return 0 if task.cancelled() else task.result()

@@ -4,10 +4,13 @@ reconnecting after a server restart, and failing clearly when there is no server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,10 @@ from client_helpers import PlainClient, Transcript, free_port, options
 from conftest import ServerFactory
 
 from backends import running_server
+from chatkit.client.connection import Connection
+from chatkit.client.events import Event
 from chatkit.client.plain import run_plain
+from chatkit.client.state import ClientState
 from chatkit.config import ServerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -201,3 +207,39 @@ def test_password_is_sent_and_a_wrong_one_stops_the_client(backend: str) -> None
     assert wrong_code == 1  # no reconnecting: the same password would fail again
     assert wrong.lines()[-1] == "!!! Not reconnecting: Password incorrect"
     assert not any("Reconnecting" in line for line in wrong.lines())
+
+
+@pytest.mark.timeout(20)
+def test_quitting_during_a_hanging_connect_is_immediate() -> None:
+    """A connect to a server that never answers can take ``connect_timeout``; Ctrl-C (here:
+    ``quit``) must not wait for it. The listener's queue is full, so our SYN goes unanswered."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+
+        async def scenario() -> int:
+            connecting = asyncio.Event()
+
+            def show(events: Sequence[Event]) -> None:
+                connecting.set()  # the first thing shown: "Connecting to ..."
+
+            state = ClientState("alice")
+            client = options("alice", port, connect_timeout=30.0, quit_timeout=1.0)
+            connection = Connection(state, client, show)
+            task = asyncio.create_task(connection.run())
+            await asyncio.wait_for(connecting.wait(), 5)
+            await asyncio.sleep(0)  # into open_connection, which will not get anywhere
+            assert not task.done() and not state.connected
+            return await asyncio.wait_for(connection.quit(task), 3)
+
+        try:
+            assert asyncio.run(scenario()) == 0
+        finally:
+            for filler in fillers:
+                filler.close()
