@@ -7,7 +7,9 @@ Run by hand (pytest does not collect this file), from the repository root::
     python tests/load/hold_clients.py --port 6667 --clients 500      # a server you started
 
 With ``--backend`` it starts ``chatkit serve`` itself on 127.0.0.1 (port 0, flood control off,
-no pings during the run), reports the server's memory and stops it with SIGTERM afterwards.
+no pings during the run), reports the server's memory and stops it with SIGTERM afterwards,
+while every client is still connected: how long the graceful shutdown takes at full scale,
+and how many clients got its goodbye.
 All clients live in this one process, on one asyncio loop, and every step is bounded in time.
 
 Each client registers and joins the room. Joining is quadratic by nature (everyone in the room
@@ -45,6 +47,7 @@ class LoadClient(asyncio.Protocol):
         self.got_token: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.lost = False
         self.leaving = False  # set when we close it ourselves at the end of the run
+        self.told_goodbye = False  # the server's ERROR ... Server shutting down arrived
         self._tail = b""  # the end of the last chunk, in case a marker is split across reads
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -56,11 +59,13 @@ class LoadClient(asyncio.Protocol):
             self.joined.set_result(None)
         if not self.got_token.done() and self.token in window:
             self.got_token.set_result(None)
+        if b"Server shutting down" in window:
+            self.told_goodbye = True
         self._tail = window[-64:]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = not self.leaving
-        if self.leaving:
+        if self.leaving or self.told_goodbye:
             return
         for future in (self.joined, self.got_token):
             if not future.done():
@@ -160,18 +165,28 @@ async def run(args: argparse.Namespace) -> int:
             print("server RSS: {:.0f} MiB (peak {:.0f} MiB)".format(*rss_mib(process.pid)))
         ok = lost == 0 and users == args.clients + 1
     finally:
+        if process is not None:
+            # Stop the server while every client is still connected: a graceful shutdown
+            # at full scale, timed, and counted on the clients' side.
+            for client in clients:
+                client.leaving = True  # the server closing them now is expected
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), args.stop_timeout)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+            stop_time = time.monotonic() - started
+            told = sum(client.told_goodbye for client in clients)
+            print(
+                f"server exited with {process.returncode} {stop_time:.1f} s after SIGTERM; "
+                f"{told} of {len(clients)} clients got its goodbye"
+            )
         for client in clients:
             client.leaving = True
             if client.transport is not None:
                 client.transport.abort()
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-            print(f"server exited with {process.returncode}")
     return 0 if ok and (process is None or process.returncode == 0) else 1
 
 
@@ -186,6 +201,9 @@ def main() -> int:
     parser.add_argument("--sendq", type=int, default=16 * 1024 * 1024)
     parser.add_argument("--hold", type=float, default=5.0, help="seconds to hold them")
     parser.add_argument("--timeout", type=float, default=600.0, help="limit for each phase")
+    parser.add_argument(
+        "--stop-timeout", type=float, default=30.0, help="seconds the server gets to exit"
+    )
     return asyncio.run(run(parser.parse_args()))
 
 
