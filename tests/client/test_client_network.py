@@ -243,3 +243,30 @@ def test_quitting_during_a_hanging_connect_is_immediate() -> None:
         finally:
             for filler in fillers:
                 filler.close()
+
+
+@pytest.mark.timeout(20)
+def test_a_server_that_goes_silent_counts_as_lost() -> None:
+    """A dead link sends no FIN: after ``ping_interval`` of silence the client PINGs, and
+    ``ping_timeout`` without an answer ends the connection like a close would."""
+
+    async def scenario() -> tuple[int, Transcript, bytes]:
+        heard = bytearray()
+
+        async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while data := await reader.read(4096):  # reads everything, answers nothing
+                heard.extend(data)
+            writer.close()
+
+        server = await asyncio.start_server(mute, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        out = Transcript()
+        async with server:
+            settings = {"ping_interval": 0.2, "ping_timeout": 0.2, "attempts": 1}
+            code = await run_plain(options("alice", port, **settings), io.StringIO(""), out)
+        return code, out, bytes(heard)
+
+    code, out, heard = asyncio.run(scenario())
+    assert code == 1
+    assert "-*- Disconnected: no answer from the server for 0.2 s" in out.lines()
+    assert b"PING chatkit-1\r\n" in heard
