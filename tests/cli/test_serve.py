@@ -3,18 +3,23 @@ startup error as a clear message with exit code 1 (2 for values Typer itself rej
 
 from __future__ import annotations
 
+import io
+import logging
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from backends import running_server
 from chatkit import serve_cli
 from chatkit.cli import app
 from chatkit.config import ConfigError, ServerConfig
-from chatkit.serve_cli import MOTD_LINE_BYTES, ServeError, read_motd
+from chatkit.serve_cli import MOTD_LINE_BYTES, ServeError, configure_logging, read_motd
 
 runner = CliRunner()
 
@@ -286,3 +291,34 @@ def test_server_config_refuses_settings_that_cannot_work(values: dict[str, objec
 def test_server_config_defaults_are_valid() -> None:
     ServerConfig()
     ServerConfig(server_name="irc.example.org", password="open sesame", port=0)
+
+
+# --- log lines --------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("backend", ["threading", "selectors", "asyncio"])
+def test_connects_and_disconnects_are_logged(backend: str) -> None:
+    def run_one_client(level: str) -> str:
+        output = io.StringIO()
+        logger = logging.getLogger("chatkit")
+        saved = (logger.handlers[:], logger.level, logger.propagate)
+        configure_logging(level, Console(file=output, width=120))
+        config = ServerConfig(host="127.0.0.1", port=0)
+        try:
+            with (
+                running_server(backend, config) as address,
+                socket.create_connection(address, timeout=5) as sock,
+            ):
+                sock.sendall(b"NICK logged\r\nUSER logged 0 * :Logged\r\nQUIT :bye\r\n")
+                while sock.recv(4096):  # until the server closes
+                    pass
+        finally:
+            logger.handlers[:], logger.propagate = saved[0], saved[2]
+            logger.setLevel(saved[1])  # setLevel also clears the loggers' level caches
+        return output.getvalue()
+
+    logged = run_one_client("info")
+    assert re.search(r"INFO +127\.0\.0\.1:\d+ connected", logged), logged
+    assert re.search(r"INFO +127\.0\.0\.1:\d+ disconnected \(Quit: bye\)", logged), logged
+    assert run_one_client("warning") == ""
