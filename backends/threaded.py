@@ -74,6 +74,8 @@ THREAD_STACK_SIZE = 256 * 1024
 #: full speed: each extra round woke the writers 2 to 4 times less often, without a
 #: throughput change we could tell from noise.)
 FLUSH_ROUNDS = 2
+#: Seconds the writer threads get, all together, to notice a cut connection at shutdown.
+ABORT_TIMEOUT = 0.5
 #: ``send`` flag for "fail instead of waiting" on a blocking socket (Linux, macOS, BSDs).
 #: Without it, every write is left to the writer threads: slower, still correct.
 SEND_NOW: int | None = getattr(socket, "MSG_DONTWAIT", None)
@@ -327,6 +329,8 @@ class ThreadedServer(Server):
         try:
             while True:
                 data = conn.sock.recv(READ_SIZE)
+                if self._stopping.is_set():
+                    break  # core.shutdown is about to say goodbye to everyone: stay out of its way
                 with self._calling_core():
                     # Once closing, we only wait for the peer's FIN and ignore what it says.
                     if not conn.closing and conn.session is not None:
@@ -400,9 +404,14 @@ class ThreadedServer(Server):
 
     # --8<-- [start:drop]
     def _drop(self, conn: Connection, reason: str) -> None:
-        """The socket died (or the server gave up on it): tell the core, then close."""
+        """The socket died (or the server gave up on it): tell the core, then close.
+
+        Once the server is stopping, the core is not told: ``core.shutdown`` says goodbye to
+        everyone at once. Otherwise thousands of readers that see their clients leave would
+        queue for the core lock, each telling the whole room, ahead of the shutdown itself.
+        """
         with self._calling_core():
-            if conn.session is not None:
+            if conn.session is not None and not self._stopping.is_set():
                 self.core.disconnect(conn.session, reason)
             conn.finish(reason)
 
@@ -436,10 +445,12 @@ class ThreadedServer(Server):
         deadline = time.monotonic() + FLUSH_TIMEOUT
         for conn in connections:
             conn.writer.join(max(0.0, deadline - time.monotonic()))
-        for conn in connections:
+        stuck = [conn for conn in connections if conn.writer.is_alive()]
+        for conn in stuck:
             conn.abort()
-        for conn in connections:
-            conn.writer.join(0.5)
+        deadline = time.monotonic() + ABORT_TIMEOUT  # one deadline for all, not one each
+        for conn in stuck:
+            conn.writer.join(max(0.0, deadline - time.monotonic()))
 
     # --8<-- [end:shutdown]
 
