@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 __all__ = ["DEFAULT_MOTD", "ConfigError", "ServerConfig"]
 
@@ -94,16 +93,6 @@ class ServerConfig:
     #: Lines held back (delayed, not dropped) before the client is disconnected: "Excess Flood".
     flood_queue_limit: int = 40
     # --8<-- [end:policies]
-
-    # --- storage ------------------------------------------------------------------------------
-    #: SQLite file for history and accounts; None keeps everything in memory.
-    database: Path | None = None
-    #: Lines of recent history each room keeps in memory.
-    history_lines: int = 100
-
-    # --- TLS (later in the roadmap) -----------------------------------------------------------
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
 
     def __post_init__(self) -> None:
         self.check()

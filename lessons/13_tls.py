@@ -27,8 +27,8 @@ Run it::
 
 What this is not: how to run TLS for real. A real server uses a certificate from a CA your
 clients already trust (Let's Encrypt, or your organisation's CA), keeps the key private and
-renews it. IRC's TLS port is 6697. chatkit's ``ServerConfig`` has ``tls_cert``/``tls_key`` for
-this; the server side of the code below is what a backend does with them.
+renews it. IRC's TLS port is 6697. chatkit's own server does not speak TLS yet (it is on the
+roadmap); the server side of the code below is what a backend would do to add it.
 """
 
 from __future__ import annotations
