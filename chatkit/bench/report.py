@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -23,6 +24,8 @@ __all__ = [
     "check_targets",
     "markdown_tables",
     "print_report",
+    "scenario_notes",
+    "scenario_table",
 ]
 
 BENCH_THEME = Theme(
@@ -76,7 +79,7 @@ COLUMNS: dict[str, list[Column]] = {
         Column("joins_per_s", "joins/s", _count),
         Column("join_p50_ms", "join p50 ms", _one),
         Column("join_p99_ms", "join p99 ms", _one),
-        Column("rss_per_client_kib", "RSS/client KiB", _two),
+        Column("rss_per_client_kib", "RSS per client KiB", _two),
         Column("rss_after_kib", "RSS MiB", _mib),
         Column("server_cpu_s", "server CPU s", _two),
         Column("generator_cpu_s", "gen CPU s", _two),
@@ -129,23 +132,50 @@ def _title(scenario: str, clients: int, summaries: list[ScenarioSummary]) -> str
 
 
 def scenario_table(scenario: str, clients: int, summaries: list[ScenarioSummary]) -> Table:
-    """The table of one scenario at one client count, one row per backend."""
-    table = Table(title=_title(scenario, clients, summaries), title_style="bench.title")
-    table.add_column("backend", style="bench.backend")
-    for column in COLUMNS[scenario]:
-        table.add_column(column.header, justify="right")
-    extra = scenario == "slow"
-    if extra:
-        table.add_column("slow client")
-    table.add_column("failures")
-    for summary in summaries:
-        cells: list[str | Text] = [summary.backend]
-        cells += [_cell(summary, column) for column in COLUMNS[scenario]]
-        if extra:
-            cells.append(Text(summary.notes.get("slow_client", "n/a")))
-        cells.append(_failures(summary))
-        table.add_row(*cells)
+    """The table of one scenario at one client count, one row per backend.
+
+    Only numbers go in columns, so the table fits an 80-column terminal without cutting a
+    number short (a number cut short is a wrong number); the sentences (what happened to
+    the slow client, failures) are printed under it by :func:`scenario_notes`.
+    """
+    table = Table(
+        title=_title(scenario, clients, summaries),
+        title_style="bench.title",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    rows = [
+        [summary.backend, *(_cell(summary, column) for column in COLUMNS[scenario])]
+        for summary in summaries
+    ]
+
+    def width(index: int, header: str) -> int:
+        # As wide as the widest cell (cells never wrap); headers wrap between words.
+        longest_word = max(len(word) for word in header.split())
+        return max([longest_word, *(len(row[index]) for row in rows)])
+
+    table.add_column("backend", style="bench.backend", width=width(0, "backend"))
+    for index, column in enumerate(COLUMNS[scenario], start=1):
+        table.add_column(column.header, justify="right", width=width(index, column.header))
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def scenario_notes(scenario: str, summaries: list[ScenarioSummary]) -> Text:
+    """One line per backend under its table: the slow client's fate and the failures."""
+    notes = Text()
+    for summary in summaries:
+        notes.append(f"{summary.backend}: ", style="bench.backend")
+        if scenario == "slow":
+            # The server's words: never markup.
+            notes.append(f"slow client {summary.notes.get('slow_client', 'n/a')}; ")
+        notes.append("failures: ")
+        notes.append_text(_failures(summary))
+        notes.append("\n")
+    notes.rstrip()
+    return notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +271,8 @@ def print_report(report: BenchReport, console: Console) -> None:
     """Print one table per scenario and client count, then the targets, to ``console``."""
     for (scenario, clients), summaries in _groups(report).items():
         console.print(scenario_table(scenario, clients, summaries))
+        console.print(scenario_notes(scenario, summaries))
+        console.print()
     checks = check_targets(report)
     if checks:
         console.print(targets_table(checks))

@@ -133,6 +133,18 @@ def test_tables_render_medians_targets_and_failures_as_plain_text() -> None:
     assert "missed" in text and "met" in text
 
 
+def test_tables_fit_an_80_column_terminal_without_cutting_a_number() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=False, theme=BENCH_THEME)
+    print_report(_report(), console)
+    text = out.getvalue()
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert "…" not in text
+    for number in ("10,000", "250,000", "90,000", "6.00", "+10%", "99.0%"):
+        assert number in text
+    assert "asyncio: slow client dropped after 1.5 s: SendQ exceeded; failures: none" in text
+
+
 def test_targets_are_checked_only_where_measured() -> None:
     checks = {(c.target, c.backend): c.met for c in check_targets(_report())}
     assert checks[("holds 10,000 clients at <= 8 KiB each", "selectors")] is True
@@ -172,3 +184,17 @@ def test_chart_script_refuses_a_bad_file(
     source.write_text("[]")
     assert chart.main([str(source), str(tmp_path / "chart.svg")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_chart_script_draws_several_result_files_together(tmp_path: Path) -> None:
+    chart = _load_chart_script()
+    whole = _report()
+    first, second = tmp_path / "one.json", tmp_path / "two.json"
+    first.write_text(BenchReport(whole.machine, whole.settings, whole.summaries[:2]).to_json())
+    second.write_text(BenchReport(whole.machine, {}, whole.summaries[2:]).to_json())
+    tables = tmp_path / "tables.md"
+    args = [str(first), str(second), str(tmp_path / "chart.svg"), "--markdown", str(tables)]
+    assert chart.main(args) == 0
+    markdown = tables.read_text()
+    assert "| selectors | 10,000 |" in markdown  # from the first file
+    assert "| fans out \\>= 100,000 msg/s | threading | 90,000/s | **missed** |" in markdown
