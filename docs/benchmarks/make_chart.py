@@ -5,6 +5,9 @@ Usage::
     python docs/benchmarks/make_chart.py docs/benchmarks/results.json docs/benchmarks/chart.svg \
         --markdown docs/benchmarks/tables.md
 
+Several JSON files (e.g. one per ``chatkit bench`` command) can be given before the SVG file:
+their results are drawn and tabled together, the machine and settings taken from the first.
+
 ``--markdown`` also writes the result tables (the same ones ``chatkit bench`` prints) as
 Markdown, which the benchmarks page includes, so the page cannot drift from the data.
 
@@ -165,15 +168,22 @@ def render_svg(report: BenchReport) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Draw the benchmark chart from bench JSON.")
-    parser.add_argument("results", type=Path, help="JSON written by chatkit bench --json")
+    parser.add_argument(
+        "results", type=Path, nargs="+", help="JSON written by chatkit bench --json"
+    )
     parser.add_argument("output", type=Path, help="SVG file to write")
     parser.add_argument("--markdown", type=Path, help="also write the tables as Markdown here")
     args = parser.parse_args(argv)
-    try:
-        report = BenchReport.from_json(args.results.read_text())
-    except (OSError, ValueError, KeyError) as error:
-        print(f"make_chart: cannot read {args.results}: {error}", file=sys.stderr)
-        return 1
+    reports = []
+    for path in args.results:
+        try:
+            reports.append(BenchReport.from_json(path.read_text()))
+        except (OSError, ValueError, KeyError) as error:
+            print(f"make_chart: cannot read {path}: {error}", file=sys.stderr)
+            return 1
+    first = reports[0]
+    summaries = [summary for report in reports for summary in report.summaries]
+    report = BenchReport(first.machine, first.settings, summaries)
     args.output.write_text(render_svg(report))
     print(f"wrote {args.output}")
     if args.markdown is not None:
