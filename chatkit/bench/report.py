@@ -120,8 +120,10 @@ def _failures(summary: ScenarioSummary) -> Text:
 
 
 def _groups(report: BenchReport) -> dict[tuple[str, int], list[ScenarioSummary]]:
+    """Summaries by (scenario, clients), in the order of ``COLUMNS`` and then of size."""
     groups: dict[tuple[str, int], list[ScenarioSummary]] = {}
-    for summary in report.summaries:
+    order = list(COLUMNS)
+    for summary in sorted(report.summaries, key=lambda s: (order.index(s.scenario), s.clients)):
         groups.setdefault((summary.scenario, summary.clients), []).append(summary)
     return groups
 
