@@ -58,8 +58,13 @@ class Panel:
 
 
 def _short(value: float) -> str:
+    """A label that fits above a narrow bar: 3,211,170 -> 3.2M, 4,390 -> 4.4k."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
     if value >= 10_000:
         return f"{value / 1000:,.0f}k"
+    if value >= 1_000:
+        return f"{value / 1000:.1f}k"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.1f}"
@@ -73,7 +78,12 @@ def _metric_groups(
         value = s.metrics.get(metric, math.nan)
         if s.scenario == scenario and not math.isnan(value):
             groups.setdefault(s.clients, []).append(Bar(s.backend, value))
-    return [Group(label.format(n=n), bars) for n, bars in sorted(groups.items())]
+    order = list(COLOURS)  # the same backend in the same place in every group
+
+    def place(bar: Bar) -> int:
+        return order.index(bar.backend) if bar.backend in order else len(order)
+
+    return [Group(label.format(n=n), sorted(bars, key=place)) for n, bars in sorted(groups.items())]
 
 
 def panels_for(report: BenchReport) -> list[Panel]:
@@ -89,8 +99,8 @@ def panels_for(report: BenchReport) -> list[Panel]:
         ),
         Panel(
             "server memory per client",
-            "KiB",
-            _metric_groups(s, "connect", "rss_per_client_kib", "{n:,} clients"),
+            "KiB, by clients connected",
+            _metric_groups(s, "connect", "rss_per_client_kib", "{n:,}"),
         ),
         Panel("connect: joins/s", "joins/s", _metric_groups(s, "connect", "joins_per_s", "{n:,}")),
         Panel("others' p99 latency", "ms", slow_groups),
